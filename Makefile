@@ -1,0 +1,64 @@
+# Attention from Scratch: two commands do all the set-up on a fresh machine.
+#   make book   builds the site into _build/html (creating .venv first)
+#   make test   runs every test (building the site first if it is out of date)
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Touched only after a build with zero warnings, so a failed build is never taken for a good one.
+SITE := _build/.book-ok
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+BOOK_SOURCES := $(wildcard *.md chapters/*.ipynb solutions/*.ipynb exercises/*.ipynb _static/*) \
+	_config.yml _toc.yml references.bib
+
+.PHONY: book test lint exercises check-exercises grade env browser-deps clean help
+
+help:
+	@echo "make book   build the course website into _build/html"
+	@echo "make test   run every test (lint, exercises in sync, notebooks, grader, mutants, browser)"
+	@echo "make grade  grade your exercises: pytest --nbval-lax exercises/"
+
+env: $(STAMP)
+
+$(STAMP): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	@touch $@
+
+book: $(SITE)
+	@echo "The book is built: open $(CURDIR)/_build/html/index.html in a browser."
+
+$(SITE): $(STAMP) $(BOOK_SOURCES)
+	@rm -f $@
+	$(BIN)/jupyter-book build . -W -n --keep-going
+	@touch $@
+
+# The browser tests drive Debian's Chromium with Playwright and inject axe-core from npm.
+browser-deps: node_modules/.installed
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "Installing Chromium for the browser tests"; \
+		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+exercises: $(STAMP)
+	$(BIN)/python tools/make_exercises.py
+
+check-exercises: $(STAMP)
+	$(BIN)/python tools/make_exercises.py --check
+
+test: $(STAMP) browser-deps $(SITE) lint check-exercises
+	$(BIN)/pytest -n 2 --dist loadfile
+
+grade: $(STAMP)
+	$(BIN)/pytest --nbval-lax exercises/
+
+clean:
+	rm -rf _build grading-report.json

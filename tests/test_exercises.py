@@ -1,0 +1,106 @@
+"""The exercise generator: exercises/ is what solutions/ generates, and nothing leaks."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from tests.helpers import EXERCISES, FIXTURES, ROOT, SOLUTIONS, solution_names, solution_regions
+from tools.make_exercises import ExerciseError, generate, out_of_date, strip_solutions
+
+NOTEBOOKS = solution_names()
+
+
+def test_there_are_solutions_to_generate_from():
+    assert NOTEBOOKS, "solutions/ holds no notebooks"
+
+
+def test_exercises_are_in_sync():
+    done = subprocess.run([sys.executable, "tools/make_exercises.py", "--check"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_check_names_the_stale_notebook(tmp_path):
+    solutions, exercises = tmp_path / "solutions", tmp_path / "exercises"
+    solutions.mkdir()
+    shutil.copy(FIXTURES / "00_toy.ipynb", solutions)
+    exercises.mkdir()
+    for name, text in generate(solutions).items():
+        (exercises / name).write_text(text)
+    assert out_of_date(generate(solutions), exercises) == []
+    notebook = nbformat.read(solutions / "00_toy.ipynb", as_version=4)
+    notebook.cells[0].source += "\n\nA new sentence."
+    nbformat.write(notebook, solutions / "00_toy.ipynb")
+    problems = out_of_date(generate(solutions), exercises)
+    assert problems and "00_toy.ipynb" in problems[0]
+    (exercises / "99_orphan.ipynb").write_text("{}")
+    assert any("99_orphan" in problem for problem in out_of_date(generate(solutions), exercises))
+
+
+def test_generation_is_deterministic():
+    assert generate() == generate()
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_no_solution_text_survives(name):
+    solution = nbformat.read(SOLUTIONS / name, as_version=4)
+    text = (EXERCISES / name).read_text()
+    assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text
+    exercise = nbformat.reads(text, as_version=4)
+    for cell in exercise.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None
+    visible = "\n".join(cell.source for cell in exercise.cells)
+    for cell in solution.cells:
+        whole = cell.source
+        for region in solution_regions(cell.source):
+            for line in region.split("\n"):
+                line = line.strip()
+                # Short lines ("return out") may also be given code elsewhere; long ones are the answer.
+                if len(line) > 25 and not line.startswith("#") and whole.count(line) == 1:
+                    assert line not in visible, f"exercises/{name} leaks solution line {line!r}"
+    assert "# YOUR CODE HERE" in visible
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_graded_cells_are_kept_and_locked(name):
+    solution = nbformat.read(SOLUTIONS / name, as_version=4)
+    exercise = nbformat.read(EXERCISES / name, as_version=4)
+
+    def graded(notebook):
+        return {
+            cell.metadata["nbgrader"]["grade_id"]: cell
+            for cell in notebook.cells
+            if cell.metadata.get("nbgrader", {}).get("grade")
+        }
+
+    assert graded(solution).keys() == graded(exercise).keys()
+    for grade_id, cell in graded(exercise).items():
+        assert cell.source == graded(solution)[grade_id].source
+        assert cell.metadata["editable"] is False and cell.metadata["deletable"] is False
+    manifest = json.loads((EXERCISES / "grading_manifest.json").read_text())["notebooks"][name]
+    assert [row["grade_id"] for row in manifest["cells"]] == list(graded(solution))
+    assert manifest["possible"] == sum(cell.metadata["nbgrader"]["points"] for cell in graded(solution).values())
+
+
+def test_stub_keeps_indentation_and_signature():
+    source = 'def f(x):\n    """Doc."""\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION\n'
+    assert strip_solutions(source, "t") == 'def f(x):\n    """Doc."""\n    # YOUR CODE HERE\n    raise NotImplementedError()\n'
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "### BEGIN SOLUTION\nx = 1\n",
+        "x = 1\n### END SOLUTION\n",
+        "### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION\n",
+    ],
+)
+def test_unbalanced_markers_are_refused(source):
+    with pytest.raises(ExerciseError):
+        strip_solutions(source, "t")

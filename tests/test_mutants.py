@@ -1,0 +1,70 @@
+"""Every graded test can fail: each mutant (one classic learner mistake, kept as data in
+tests/mutants/NN_topic.yaml) is put in place of the solution code and must lose points."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from tests.helpers import ROOT, SOLUTIONS, run_grader, solution_names, solution_regions
+
+MUTANTS = ROOT / "tests" / "mutants"
+# The least each chapter's issue asks for; a chapter not listed needs this many.
+MINIMUM = {"01_self_attention": 8, "03_causal_attention": 8}
+DEFAULT_MINIMUM = 6
+
+
+def load(stem: str) -> list[dict]:
+    path = MUTANTS / f"{stem}.yaml"
+    return yaml.safe_load(path.read_text())["mutants"] if path.exists() else []
+
+
+def all_mutants():
+    for name in solution_names():
+        for mutant in load(Path(name).stem):
+            yield pytest.param(name, mutant, id=f"{Path(name).stem}:{mutant['id']}")
+
+
+def apply(notebook, mutant: dict, name: str) -> None:
+    """Replace each ``old`` by ``new``; ``old`` must occur once, inside the solution code."""
+    for change in mutant["replace"]:
+        old, new = change["old"], change["new"]
+        inside = sum(region.count(old) for cell in notebook.cells for region in solution_regions(cell.source))
+        assert inside == 1, (
+            f"mutant {mutant['id']} of {name}: {old!r} occurs {inside} times inside the solution code; "
+            "it must occur exactly once (the solution changed? update the mutant)"
+        )
+        for cell in notebook.cells:
+            if any(old in region for region in solution_regions(cell.source)):
+                cell.source = cell.source.replace(old, new, 1)
+
+
+@pytest.mark.parametrize("name", solution_names())
+def test_every_solution_has_enough_mutants(name):
+    stem = Path(name).stem
+    mutants = load(stem)
+    wanted = MINIMUM.get(stem, DEFAULT_MINIMUM)
+    assert len(mutants) >= wanted, f"tests/mutants/{stem}.yaml has {len(mutants)} mutants; the chapter needs {wanted}"
+    ids = [mutant["id"] for mutant in mutants]
+    assert len(ids) == len(set(ids)), f"duplicate mutant ids in {stem}.yaml"
+    for mutant in mutants:
+        assert mutant.get("description"), f"mutant {mutant['id']} needs a description of the mistake"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "mutant"), list(all_mutants()))
+def test_mutant_is_caught(name, mutant, tmp_path):
+    notebook = nbformat.read(SOLUTIONS / name, as_version=4)
+    apply(notebook, mutant, name)
+    target = tmp_path / name
+    nbformat.write(notebook, target)
+    grade = run_grader([target], tmp_path)
+    cells = grade.cells(name)
+    failed = {grade_id for grade_id, row in cells.items() if row["earned"] < row["points"]}
+    assert failed, f"no graded cell catches mutant {mutant['id']} ({mutant['description']})"
+    missed = set(mutant.get("catches", [])) - failed
+    assert not missed, f"mutant {mutant['id']} should fail {sorted(missed)} but they passed"
+    assert {cells[grade_id]["status"] for grade_id in failed} <= {"failed", "not attempted", "timeout"}, cells

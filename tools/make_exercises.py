@@ -1,0 +1,205 @@
+"""Generate the learners' exercise notebooks from the authors' solution notebooks.
+
+Authors write only ``solutions/NN_topic.ipynb``. For each one this script writes
+``exercises/NN_topic.ipynb``, in which
+
+* every region between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` becomes
+  ``# YOUR CODE HERE`` followed by ``raise NotImplementedError()``;
+* outputs and execution counts are cleared;
+* graded cells (nbgrader metadata ``grade: true``) are kept byte for byte and locked.
+
+It also writes ``exercises/grading_manifest.json``, the official list of graded cells
+(grade id, points and a hash of the source) that the grader scores against, so that a
+learner who edits or deletes a graded cell cannot gain the points.
+
+Usage::
+
+    python tools/make_exercises.py          # (re)generate exercises/
+    python tools/make_exercises.py --check  # exit 1 if exercises/ is out of date
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import json
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS = ROOT / "solutions"
+EXERCISES = ROOT / "exercises"
+MANIFEST_NAME = "grading_manifest.json"
+
+BEGIN = "### BEGIN SOLUTION"
+END = "### END SOLUTION"
+NOTEBOOK_NAME = re.compile(r"^\d\d[a-z]?_[a-z0-9_]+\.ipynb$")
+# Anything an author might use to mark solution text must never reach a learner.
+LEAK_PATTERNS = ("BEGIN SOLUTION", "END SOLUTION")
+
+EXERCISE_BANNER = """\
+> **This is an exercise notebook.** Fill in every cell that says `# YOUR CODE HERE` (and delete
+> its `raise NotImplementedError()` line), run the notebook from the top, then grade yourself from
+> the repository's root with `pytest --nbval-lax exercises/{name}`.
+> Graded cells are locked: editing or deleting one scores zero for it. Worked answers are in
+> `solutions/{name}`: try first, then compare."""
+
+
+class ExerciseError(ValueError):
+    """A solution notebook that cannot be turned into an exercise."""
+
+
+def normalise_source(source: str) -> str:
+    """Source text as the grader compares it: trailing blanks and final newlines ignored."""
+    lines = [line.rstrip() for line in source.replace("\r\n", "\n").split("\n")]
+    return "\n".join(lines).strip("\n")
+
+
+def source_hash(source: str) -> str:
+    return hashlib.sha256(normalise_source(source).encode("utf-8")).hexdigest()
+
+
+def is_graded(cell) -> bool:
+    return bool(cell.get("metadata", {}).get("nbgrader", {}).get("grade", False))
+
+
+def strip_solutions(source: str, where: str) -> str:
+    """Replace every BEGIN/END SOLUTION region of ``source`` by a stub."""
+    out: list[str] = []
+    inside = False
+    for number, line in enumerate(source.split("\n"), start=1):
+        stripped = line.strip()
+        if stripped == BEGIN:
+            if inside:
+                raise ExerciseError(f"{where}, line {number}: nested {BEGIN}")
+            inside = True
+            indent = line[: len(line) - len(line.lstrip())]
+            out.append(f"{indent}# YOUR CODE HERE")
+            out.append(f"{indent}raise NotImplementedError()")
+        elif stripped == END:
+            if not inside:
+                raise ExerciseError(f"{where}, line {number}: {END} without {BEGIN}")
+            inside = False
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise ExerciseError(f"{where}: {BEGIN} is never closed by {END}")
+    return "\n".join(out)
+
+
+def banner_cell(name: str):
+    cell = nbformat.v4.new_markdown_cell(EXERCISE_BANNER.format(name=name))
+    cell["id"] = "exercise-banner"
+    return cell
+
+
+def make_exercise(solution: nbformat.NotebookNode, name: str) -> tuple[nbformat.NotebookNode, list[dict]]:
+    """Return the exercise notebook and its list of graded cells."""
+    exercise = copy.deepcopy(solution)
+    graded: list[dict] = []
+    seen_ids: set[str] = set()
+    for index, cell in enumerate(exercise.cells):
+        where = f"{name}, cell {index}"
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+        if is_graded(cell):
+            meta = cell.metadata["nbgrader"]
+            grade_id = meta.get("grade_id")
+            points = meta.get("points")
+            if not grade_id or grade_id in seen_ids:
+                raise ExerciseError(f"{where}: graded cell needs a unique grade_id, got {grade_id!r}")
+            if not isinstance(points, (int, float)) or points <= 0:
+                raise ExerciseError(f"{where}: graded cell {grade_id!r} needs positive points")
+            if BEGIN in cell.source or END in cell.source:
+                raise ExerciseError(f"{where}: graded cell {grade_id!r} contains solution markers")
+            if cell.cell_type != "code":
+                raise ExerciseError(f"{where}: graded cell {grade_id!r} must be a code cell")
+            seen_ids.add(grade_id)
+            meta["locked"] = True
+            cell.metadata["editable"] = False
+            cell.metadata["deletable"] = False
+            graded.append({"grade_id": grade_id, "points": points, "sha256": source_hash(cell.source)})
+        else:
+            cell.source = strip_solutions(cell.source, where)
+    if not graded:
+        raise ExerciseError(f"{name}: no graded cells")
+    exercise.cells.insert(1, banner_cell(name))
+    text = json.dumps(exercise, sort_keys=True)
+    for pattern in LEAK_PATTERNS:
+        if pattern in text:
+            raise ExerciseError(f"{name}: '{pattern}' would leak into the exercise")
+    nbformat.validate(exercise)
+    return exercise, graded
+
+
+def serialise(notebook: nbformat.NotebookNode) -> str:
+    return json.dumps(notebook, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def generate(solutions_dir: Path = SOLUTIONS) -> dict[str, str]:
+    """Map each file name under exercises/ to the text it should hold."""
+    files: dict[str, str] = {}
+    manifest: dict[str, dict] = {}
+    for path in sorted(solutions_dir.glob("*.ipynb")):
+        if not NOTEBOOK_NAME.match(path.name):
+            raise ExerciseError(f"{path.name}: solution notebooks are named NN_topic.ipynb")
+        solution = nbformat.read(path, as_version=4)
+        exercise, graded = make_exercise(solution, path.name)
+        files[path.name] = serialise(exercise)
+        manifest[path.name] = {
+            "possible": sum(cell["points"] for cell in graded),
+            "cells": graded,
+        }
+    files[MANIFEST_NAME] = json.dumps({"version": 1, "notebooks": manifest}, indent=2, sort_keys=True) + "\n"
+    return files
+
+
+def out_of_date(expected: dict[str, str], exercises_dir: Path = EXERCISES) -> list[str]:
+    problems = []
+    for name, text in expected.items():
+        path = exercises_dir / name
+        if not path.exists():
+            problems.append(f"exercises/{name} is missing")
+        elif path.read_text(encoding="utf-8") != text:
+            problems.append(f"exercises/{name} differs from what solutions/ generates")
+    for path in sorted(exercises_dir.glob("*.ipynb")):
+        if path.name not in expected:
+            problems.append(f"exercises/{path.name} has no solutions/{path.name}")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="only check that exercises/ is up to date")
+    args = parser.parse_args(argv)
+    try:
+        expected = generate()
+    except ExerciseError as error:
+        print(f"make_exercises: {error}", file=sys.stderr)
+        return 2
+    if args.check:
+        problems = out_of_date(expected)
+        for problem in problems:
+            print(f"make_exercises --check: {problem}", file=sys.stderr)
+        if problems:
+            print("Run `python tools/make_exercises.py` and commit exercises/.", file=sys.stderr)
+            return 1
+        print(f"exercises/ is up to date ({len(expected) - 1} notebooks).")
+        return 0
+    EXERCISES.mkdir(exist_ok=True)
+    for name, text in expected.items():
+        (EXERCISES / name).write_text(text, encoding="utf-8")
+    for path in EXERCISES.glob("*.ipynb"):
+        if path.name not in expected:
+            path.unlink()
+    print(f"Wrote {len(expected) - 1} exercise notebooks and {MANIFEST_NAME} to exercises/.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,284 @@
+"""A pytest plugin that turns an nbval run of exercise notebooks into a grade.
+
+nbval runs every code cell of a notebook as a test. This plugin looks at the cells that
+carry nbgrader metadata (``{"nbgrader": {"grade": true, "grade_id": ..., "points": ...}}``)
+and scores them against the *official* list in ``exercises/grading_manifest.json`` (written
+by ``tools/make_exercises.py``), not against whatever the notebook now claims:
+
+* a graded cell whose source no longer matches the official one scores 0 ("changed");
+* a graded cell that is gone scores 0 ("missing");
+* a cell that runs past ``--nbval-cell-timeout`` scores 0 ("timeout"), the rest still grades;
+* a kernel that dies is reported ("kernel died"), as is every cell it could not run.
+
+At the end of the run it prints one table per notebook and a last line
+``SCORE earned/possible``, and writes a JSON report (``--grade-report``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+from queue import Empty
+
+import pytest
+
+from tools.make_exercises import MANIFEST_NAME, source_hash
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+EXCEPTION_LINE = re.compile(r"^(?:[A-Za-z_][\w.]*)?(?:Error|Exception|Interrupt|Exit|Warning)\b:?")
+PROPERTY = "nbgrade"
+MESSAGE_LIMIT = 600
+
+
+class KernelDied(RuntimeError):
+    """The notebook's kernel stopped while a cell was running."""
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("nbgrade", "grading exercise notebooks")
+    group.addoption(
+        "--grade-report",
+        default="grading-report.json",
+        help="where to write the JSON grade report (default: grading-report.json; 'none' to skip)",
+    )
+    group.addoption(
+        "--grade-manifest",
+        default=None,
+        help="official list of graded cells (default: exercises/grading_manifest.json under the rootdir)",
+    )
+
+
+def pytest_configure(config):
+    _make_nbval_notice_dead_kernels()
+    config.pluginmanager.register(Grader(config), "nbgrade-grader")
+
+
+def _make_nbval_notice_dead_kernels():
+    """Let nbval fail fast, with a clear message, when the kernel dies mid-cell.
+
+    nbval waits for the kernel's reply for the whole cell timeout even when the kernel
+    process is gone; polling lets us say "the kernel died" within a second instead.
+    """
+    try:
+        from nbval.kernel import RunningKernel
+    except ImportError:  # nbval not installed: nothing to grade
+        return
+    if getattr(RunningKernel, "_nbgrade_patched", False):
+        return
+
+    def await_reply(self, msg_id, timeout=None):
+        deadline = None if timeout is None else time.monotonic() + float(timeout)
+        while True:
+            wait = 1.0 if deadline is None else max(0.0, min(1.0, deadline - time.monotonic()))
+            try:
+                msg = self.get_message(stream="shell", timeout=wait)
+            except Empty:
+                if not self.is_alive():
+                    raise KernelDied(
+                        "The kernel died while running this cell (a crash, os._exit, or running "
+                        "out of memory). Cells after it could not run."
+                    ) from None
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+                continue
+            if msg["parent_header"].get("msg_id") == msg_id:
+                if msg["content"]["status"] == "aborted":
+                    raise RuntimeError("Kernel aborted execution request")
+                return
+
+    RunningKernel.await_reply = await_reply
+    RunningKernel._nbgrade_patched = True
+
+
+def failure_message(text: str) -> tuple[str, str]:
+    """The status and a short learner-facing message from a failed cell's report."""
+    text = ANSI.sub("", text or "")
+    if "Kernel dead" in text or "kernel died" in text.lower():
+        return "kernel died", "The kernel was dead: an earlier cell crashed it, so this cell never ran."
+    if "Timeout of" in text:
+        found = re.search(r"Timeout of [\d.]+ seconds exceeded[^\n]*", text)
+        return "timeout", (found.group(0) if found else "The cell ran too long.") + " Is there an endless loop?"
+    if re.search(r"^NotImplementedError\b", text, re.MULTILINE):
+        return "not attempted", (
+            "NotImplementedError: a function this cell calls is still the stub. Write it in the cell "
+            "marked YOUR CODE HERE and delete its `raise NotImplementedError()` line."
+        )
+    lines = [line.rstrip() for line in text.splitlines()]
+    start = None
+    for index, line in enumerate(lines):
+        if EXCEPTION_LINE.match(line.strip()):
+            start = index
+    message = "\n".join(lines[start:]).strip() if start is not None else (lines[-1] if lines else "")
+    if len(message) > MESSAGE_LIMIT:
+        message = message[: MESSAGE_LIMIT - 3] + "..."
+    return "failed", message
+
+
+class Grader:
+    def __init__(self, config):
+        self.config = config
+        self._manifest = None
+        self.cells: dict[str, dict[str, dict]] = {}  # notebook path -> cell name -> result
+        self.names: dict[str, str] = {}  # notebook path -> manifest key
+        self.unreadable: dict[str, str] = {}
+
+    # -- the official list -------------------------------------------------------------
+    @property
+    def manifest(self) -> dict:
+        if self._manifest is None:
+            option = self.config.getoption("grade_manifest")
+            path = Path(option) if option else Path(str(self.config.rootpath)) / "exercises" / MANIFEST_NAME
+            if path.exists():
+                self._manifest = json.loads(path.read_text(encoding="utf-8"))["notebooks"]
+            else:
+                self._manifest = {}
+        return self._manifest
+
+    # -- collecting results (works under pytest-xdist too: all travels in the report) --
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        report = outcome.get_result()
+        cell = getattr(item, "cell", None)
+        name = Path(str(item.fspath)).name
+        if cell is None or name not in self.manifest:
+            return
+        nbgrader = cell.get("metadata", {}).get("nbgrader", {})
+        report.user_properties.append(
+            (
+                PROPERTY,
+                {
+                    "notebook": str(item.fspath),
+                    "name": name,
+                    "cell": item.name,
+                    "grade_id": nbgrader.get("grade_id") if nbgrader.get("grade") else None,
+                    "sha256": source_hash(cell.source),
+                    "learner_code": "# YOUR CODE HERE" in cell.source,
+                },
+            )
+        )
+
+    def pytest_runtest_logreport(self, report):
+        info = dict(report.user_properties).get(PROPERTY)
+        if info is None:
+            return
+        self.names[info["notebook"]] = info["name"]
+        entry = self.cells.setdefault(info["notebook"], {}).setdefault(
+            info["cell"], {**info, "outcome": "not run", "status": "not run", "message": ""}
+        )
+        if report.failed:
+            status, message = failure_message(report.longreprtext)
+            entry.update(outcome="failed", status=status, message=message)
+        elif report.skipped and entry["outcome"] == "not run":
+            entry.update(outcome="skipped", status="skipped", message="The cell was skipped.")
+        elif report.when == "call" and report.passed and entry["outcome"] == "not run":
+            entry.update(outcome="passed", status="passed")
+
+    def pytest_collectreport(self, report):
+        path = str(getattr(report, "fspath", "") or report.nodeid)
+        if report.failed and path.endswith(".ipynb") and Path(path).name in self.manifest:
+            self.names[path] = Path(path).name
+            self.unreadable[path] = failure_message(report.longreprtext)[1] or "The notebook could not be read."
+
+    # -- scoring -----------------------------------------------------------------------
+    def grade(self) -> list[dict]:
+        results = []
+        for notebook in sorted(self.names):
+            official = self.manifest[self.names[notebook]]
+            present = list(self.cells.get(notebook, {}).values())
+            rows = []
+            for expected in official["cells"]:
+                rows.append(self._grade_cell(expected, present, notebook))
+            # Ungraded cells that failed: the learner's own (still unfinished) code, or a
+            # cell it broke. Reported so that nothing fails silently.
+            others = [
+                {"cell": cell["cell"], "learner_code": cell["learner_code"], "status": cell["status"],
+                 "message": cell["message"]}
+                for cell in present
+                if cell["grade_id"] is None and cell["outcome"] == "failed"
+            ]
+            results.append(
+                {
+                    "notebook": _display_path(notebook, self.config),
+                    "earned": sum(row["earned"] for row in rows),
+                    "possible": official["possible"],
+                    "cells": rows,
+                    "other_failures": others,
+                }
+            )
+        return results
+
+    def _grade_cell(self, expected: dict, present: list[dict], notebook: str) -> dict:
+        row = {"grade_id": expected["grade_id"], "points": expected["points"], "earned": 0}
+        if notebook in self.unreadable:
+            return {**row, "status": "unreadable", "message": self.unreadable[notebook]}
+        same_id = [cell for cell in present if cell["grade_id"] == expected["grade_id"]]
+        same_source = [cell for cell in present if cell["sha256"] == expected["sha256"]]
+        match = next((cell for cell in same_id if cell["sha256"] == expected["sha256"]), None)
+        match = match or (same_source[0] if same_source else None)
+        if match is None:
+            if same_id:
+                return {
+                    **row,
+                    "status": "changed",
+                    "message": "This graded cell was edited. Restore it from the original exercise "
+                    "(git checkout exercises/...) and put your code in the cells marked YOUR CODE HERE.",
+                }
+            return {
+                **row,
+                "status": "missing",
+                "message": "This graded cell was deleted. Restore it from the original exercise.",
+            }
+        earned = expected["points"] if match["outcome"] == "passed" else 0
+        return {**row, "earned": earned, "status": match["status"], "message": match["message"]}
+
+    # -- reporting ---------------------------------------------------------------------
+    def pytest_terminal_summary(self, terminalreporter):
+        results = self.grade()
+        if not results:
+            return
+        write = terminalreporter.write_line
+        terminalreporter.section("grades")
+        for result in results:
+            write(f"{result['notebook']}")
+            width = max(len(row["grade_id"]) for row in result["cells"])
+            write(f"  {'graded cell'.ljust(width)}  {'points':>9}  status")
+            for row in result["cells"]:
+                score = f"{_number(row['earned'])} / {_number(row['points'])}"
+                write(f"  {row['grade_id'].ljust(width)}  {score:>9}  {row['status']}")
+                if row["status"] != "passed" and row["message"]:
+                    for line in row["message"].splitlines()[:6]:
+                        write(f"  {'':{width}}  {'':9}    {line}")
+            write(f"SCORE {_number(result['earned'])}/{_number(result['possible'])}  {result['notebook']}")
+            write("")
+        if len(results) > 1:
+            earned = sum(result["earned"] for result in results)
+            possible = sum(result["possible"] for result in results)
+            write(f"SCORE {_number(earned)}/{_number(possible)}  (total over {len(results)} notebooks)")
+
+    def pytest_sessionfinish(self, session):
+        if hasattr(self.config, "workerinput"):  # an xdist worker: the controller reports
+            return
+        target = self.config.getoption("grade_report")
+        results = self.grade()
+        if not results or str(target).lower() == "none":
+            return
+        report = {
+            "earned": sum(result["earned"] for result in results),
+            "possible": sum(result["possible"] for result in results),
+            "notebooks": results,
+        }
+        Path(target).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+
+
+def _number(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _display_path(notebook: str, config) -> str:
+    try:
+        return str(Path(notebook).resolve().relative_to(Path(str(config.rootpath)).resolve()))
+    except ValueError:
+        return notebook
