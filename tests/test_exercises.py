@@ -10,7 +10,14 @@ import sys
 import nbformat
 import pytest
 
-from tests.helpers import EXERCISES, FIXTURES, ROOT, SOLUTIONS, solution_names, solution_regions
+from tests.helpers import (
+    EXERCISES,
+    FIXTURES,
+    ROOT,
+    SOLUTIONS,
+    solution_names,
+    solution_regions,
+)
 from tools.make_exercises import ExerciseError, generate, out_of_date, strip_solutions
 
 NOTEBOOKS = solution_names()
@@ -21,7 +28,7 @@ def test_there_are_solutions_to_generate_from():
 
 
 def test_exercises_are_in_sync():
-    done = subprocess.run([sys.executable, "tools/make_exercises.py", "--check"], cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "tools/make_exercises.py", "--check"], cwd=ROOT, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
 
 

@@ -7,7 +7,14 @@ import shutil
 
 import pytest
 
-from tests.helpers import EXERCISES, SOLUTIONS, edit_notebook, run_grader, solution_names, toy_setup
+from tests.helpers import (
+    EXERCISES,
+    SOLUTIONS,
+    edit_notebook,
+    run_grader,
+    solution_names,
+    toy_setup,
+)
 
 NOTEBOOKS = solution_names()
 
@@ -160,7 +167,7 @@ def test_report_path_is_configurable(tmp_path):
 
 def test_learner_can_run_from_the_exercises_folder(tmp_path):
     """The README's command, on a copy of the repository layout."""
-    solution, manifest = toy_setup(tmp_path)
+    _, manifest = toy_setup(tmp_path)
     folder = tmp_path / "exercises"
     folder.mkdir()
     shutil.copy(tmp_path / "exercise" / "00_toy.ipynb", folder / "00_toy.ipynb")
