@@ -41,6 +41,10 @@ NOTEBOOK_NAME = re.compile(r"^\d\d[a-z]?_[a-z0-9_]+\.ipynb$")
 # Anything an author might use to mark solution text must never reach a learner.
 LEAK_PATTERNS = ("BEGIN SOLUTION", "END SOLUTION")
 
+# The solution notebook is titled "Solutions: topic"; the learner's copy "Exercises: topic".
+SOLUTION_TITLE = "# Solutions: "
+EXERCISE_TITLE = "# Exercises: "
+
 EXERCISE_BANNER = """\
 > **This is an exercise notebook.** Fill in every cell that says `# YOUR CODE HERE` (and delete
 > its `raise NotImplementedError()` line), run the notebook from the top, then grade yourself from
@@ -128,6 +132,10 @@ def make_exercise(solution: nbformat.NotebookNode, name: str) -> tuple[nbformat.
             cell.source = strip_solutions(cell.source, where)
     if not graded:
         raise ExerciseError(f"{name}: no graded cells")
+    title = exercise.cells[0]
+    if title.cell_type != "markdown" or not title.source.startswith(SOLUTION_TITLE):
+        raise ExerciseError(f"{name}: the first cell must be the title '{SOLUTION_TITLE}<topic>'")
+    title.source = EXERCISE_TITLE + title.source[len(SOLUTION_TITLE) :]
     exercise.cells.insert(1, banner_cell(name))
     text = json.dumps(exercise, sort_keys=True)
     for pattern in LEAK_PATTERNS:
