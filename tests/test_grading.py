@@ -173,3 +173,13 @@ def test_learner_can_run_from_the_exercises_folder(tmp_path):
     shutil.copy(tmp_path / "exercise" / "00_toy.ipynb", folder / "00_toy.ipynb")
     grade = run_grader([folder], tmp_path, manifest)
     assert grade.notebook("00_toy.ipynb")["possible"] == 5
+
+
+def test_chapters_are_never_graded(tmp_path):
+    """A chapter shares its exercise's file name but is not an exercise."""
+    solution, manifest = toy_setup(tmp_path)
+    chapter = tmp_path / "chapters" / "00_toy.ipynb"
+    chapter.parent.mkdir()
+    shutil.copy(solution, chapter)
+    grade = run_grader([solution, chapter], tmp_path, manifest)
+    assert [result["notebook"] for result in grade.report["notebooks"]] == ["solutions/00_toy.ipynb"]

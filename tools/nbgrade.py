@@ -136,15 +136,19 @@ class Grader:
                 self._manifest = {}
         return self._manifest
 
+    def is_graded_notebook(self, path: Path) -> bool:
+        """Exercises and solutions are graded; the chapters share their names but never are."""
+        return path.name in self.manifest and path.parent.name != "chapters"
+
     # -- collecting results (works under pytest-xdist too: all travels in the report) --
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
         outcome = yield
         report = outcome.get_result()
         cell = getattr(item, "cell", None)
-        name = Path(str(item.fspath)).name
-        if cell is None or name not in self.manifest:
+        if cell is None or not self.is_graded_notebook(Path(str(item.fspath))):
             return
+        name = Path(str(item.fspath)).name
         nbgrader = cell.get("metadata", {}).get("nbgrader", {})
         report.user_properties.append(
             (
@@ -178,7 +182,7 @@ class Grader:
 
     def pytest_collectreport(self, report):
         path = str(getattr(report, "fspath", "") or report.nodeid)
-        if report.failed and path.endswith(".ipynb") and Path(path).name in self.manifest:
+        if report.failed and path.endswith(".ipynb") and self.is_graded_notebook(Path(path)):
             self.names[path] = Path(path).name
             self.unreadable[path] = failure_message(report.longreprtext)[1] or "The notebook could not be read."
 
