@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # Touched only after a build with zero warnings, so a failed build is never taken for a good one.
 SITE := _build/.book-ok
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-BOOK_SOURCES := $(wildcard *.md chapters/*.ipynb solutions/*.ipynb exercises/*.ipynb _static/*) \
+BOOK_SOURCES := $(wildcard *.md chapters/*.ipynb solutions/*.ipynb exercises/*.ipynb _static/* _ext/* _templates/*) \
 	_config.yml _toc.yml references.bib
 
 .PHONY: book test lint exercises check-exercises grade env browser-deps clean help
@@ -36,8 +36,11 @@ $(SITE): $(STAMP) $(BOOK_SOURCES)
 	@touch $@
 
 # The browser tests drive Debian's Chromium with Playwright and inject axe-core from npm.
+# CHROMIUM names another Chromium-based browser (GitHub's runners: /usr/bin/google-chrome).
+CHROMIUM ?= /usr/bin/chromium
+export CHROMIUM
 browser-deps: node_modules/.installed
-	@command -v chromium >/dev/null 2>&1 || { \
+	@[ -x "$(CHROMIUM)" ] || { \
 		echo "Installing Chromium for the browser tests"; \
 		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
