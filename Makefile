@@ -58,7 +58,7 @@ check-exercises: $(STAMP)
 	$(BIN)/python tools/make_exercises.py --check
 
 test: $(STAMP) browser-deps $(SITE) lint check-exercises
-	$(BIN)/pytest -n 2 --dist loadfile
+	$(BIN)/pytest -n 2 --dist loadfile -p no:tools.nbgrade
 
 grade: $(STAMP)
 	$(BIN)/pytest --nbval-lax exercises/

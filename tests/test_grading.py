@@ -54,6 +54,7 @@ def test_table_and_total_for_several_notebooks(tmp_path):
     score_lines = [line for line in lines if line.startswith("SCORE ")]
     assert len(score_lines) == 3, grade.output
     assert score_lines[-1].startswith("SCORE 5/10"), score_lines
+    assert lines[-1] == score_lines[-1] == "SCORE 5/10  (total over 2 notebooks)", "SCORE must be the last line"
     assert any("mean-square-value" in line and "2 / 2" in line for line in lines), grade.output
     assert any("mean-square-value" in line and "0 / 2" in line for line in lines), grade.output
 

@@ -10,8 +10,8 @@ by ``tools/make_exercises.py``), not against whatever the notebook now claims:
 * a cell that runs past ``--nbval-cell-timeout`` scores 0 ("timeout"), the rest still grades;
 * a kernel that dies is reported ("kernel died"), as is every cell it could not run.
 
-At the end of the run it prints one table per notebook and a last line
-``SCORE earned/possible``, and writes a JSON report (``--grade-report``).
+At the end of the run it prints one table per notebook, writes a JSON report
+(``--grade-report``), and makes ``SCORE earned/possible`` the very last line of the output.
 """
 
 from __future__ import annotations
@@ -245,6 +245,7 @@ class Grader:
             return
         write = terminalreporter.write_line
         terminalreporter.section("grades")
+        unattempted = False
         for result in results:
             write(f"{result['notebook']}")
             width = max(len(row["grade_id"]) for row in result["cells"])
@@ -252,15 +253,28 @@ class Grader:
             for row in result["cells"]:
                 score = f"{_number(row['earned'])} / {_number(row['points'])}"
                 write(f"  {row['grade_id'].ljust(width)}  {score:>9}  {row['status']}")
-                if row["status"] != "passed" and row["message"]:
+                unattempted |= row["status"] == "not attempted"
+                if row["status"] not in {"passed", "not attempted"} and row["message"]:
                     for line in row["message"].splitlines()[:6]:
                         write(f"  {'':{width}}  {'':9}    {line}")
             write(f"SCORE {_number(result['earned'])}/{_number(result['possible'])}  {result['notebook']}")
             write("")
-        if len(results) > 1:
-            earned = sum(result["earned"] for result in results)
-            possible = sum(result["possible"] for result in results)
-            write(f"SCORE {_number(earned)}/{_number(possible)}  (total over {len(results)} notebooks)")
+        if unattempted:
+            write("'not attempted': the cell calls a function that still raises NotImplementedError. Write it")
+            write("where it says YOUR CODE HERE and delete the `raise NotImplementedError()` line.")
+
+    def pytest_unconfigure(self, config):
+        """The very last line of the run: the total score, for people and scripts alike."""
+        if hasattr(config, "workerinput"):
+            return
+        results = self.grade()
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if not results or reporter is None:
+            return
+        earned = sum(result["earned"] for result in results)
+        possible = sum(result["possible"] for result in results)
+        where = results[0]["notebook"] if len(results) == 1 else f"total over {len(results)} notebooks"
+        reporter.write_line(f"SCORE {_number(earned)}/{_number(possible)}  ({where})")
 
     def pytest_sessionfinish(self, session):
         if hasattr(self.config, "workerinput"):  # an xdist worker: the controller reports
