@@ -17,6 +17,7 @@ At the end of the run it prints one table per notebook, writes a JSON report
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from pathlib import Path
@@ -51,6 +52,9 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
+    # The notebooks' run_check prints a failure (so that "Run all" goes on); under pytest it
+    # raises, so that nbval sees the failed cell. The kernel inherits this environment.
+    os.environ["ATTENTION_SELF_CHECK"] = "raise"
     _make_nbval_notice_dead_kernels()
     config.pluginmanager.register(Grader(config), "nbgrade-grader")
 
