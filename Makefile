@@ -6,8 +6,18 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# EDITION=student leaves the worked solutions out of the site (for a class's published copy);
+# the default, instructor, keeps them. The student edition is written to _build/student/_build/html.
+EDITION ?= instructor
+export EDITION
 # Touched only after a build with zero warnings, so a failed build is never taken for a good one.
+ifeq ($(EDITION),student)
+SITE := _build/student/.book-ok
+BOOK_OUTPUT := --path-output _build/student
+else
 SITE := _build/.book-ok
+BOOK_OUTPUT :=
+endif
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BOOK_SOURCES := $(wildcard *.md chapters/*.ipynb solutions/*.ipynb exercises/*.ipynb _static/* _ext/* _templates/*) \
 	_config.yml _toc.yml references.bib
@@ -15,7 +25,7 @@ BOOK_SOURCES := $(wildcard *.md chapters/*.ipynb solutions/*.ipynb exercises/*.i
 .PHONY: book test lint exercises check-exercises grade env browser-deps clean help
 
 help:
-	@echo "make book   build the course website into _build/html"
+	@echo "make book   build the course website into _build/html (EDITION=student: without solutions)"
 	@echo "make test   run every test (lint, exercises in sync, notebooks, grader, mutants, browser)"
 	@echo "make grade  grade your exercises: pytest --nbval-lax exercises/"
 
@@ -32,7 +42,7 @@ book: $(SITE)
 
 $(SITE): $(STAMP) $(BOOK_SOURCES)
 	@rm -f $@
-	$(BIN)/jupyter-book build . -W -n --keep-going
+	$(BIN)/jupyter-book build . $(BOOK_OUTPUT) -W -n --keep-going
 	@touch $@
 
 # The browser tests drive Debian's Chromium with Playwright and inject axe-core from npm.
