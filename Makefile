@@ -14,9 +14,11 @@ export EDITION
 ifeq ($(EDITION),student)
 SITE := _build/student/.book-ok
 BOOK_OUTPUT := --path-output _build/student
+HTML_DIR := _build/student/_build/html
 else
 SITE := _build/.book-ok
 BOOK_OUTPUT :=
+HTML_DIR := _build/html
 endif
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BOOK_SOURCES := $(wildcard *.md chapters/*.ipynb solutions/*.ipynb exercises/*.ipynb _static/* _ext/* _templates/*) \
@@ -38,7 +40,7 @@ $(STAMP): requirements.txt
 	@touch $@
 
 book: $(SITE)
-	@echo "The book is built: open $(CURDIR)/_build/html/index.html in a browser."
+	@echo "The book is built: open $(CURDIR)/$(HTML_DIR)/index.html in a browser."
 
 $(SITE): $(STAMP) $(BOOK_SOURCES)
 	@rm -f $@
