@@ -65,9 +65,11 @@ lint: $(STAMP)
 
 exercises: $(STAMP)
 	$(BIN)/python tools/make_exercises.py
+	$(BIN)/python -m tools.classroom write
 
 check-exercises: $(STAMP)
 	$(BIN)/python tools/make_exercises.py --check
+	$(BIN)/python -m tools.classroom check
 
 test: $(STAMP) browser-deps $(SITE) lint check-exercises
 	$(BIN)/pytest -n 2 --dist loadfile -p no:tools.nbgrade
