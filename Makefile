@@ -24,12 +24,13 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BOOK_SOURCES := $(wildcard *.md chapters/*.ipynb solutions/*.ipynb exercises/*.ipynb _static/* _ext/* _templates/*) \
 	_config.yml _toc.yml references.bib
 
-.PHONY: book test lint exercises check-exercises grade env browser-deps clean help
+.PHONY: book test lint exercises check-exercises grade gradescope env browser-deps clean help
 
 help:
 	@echo "make book   build the course website into _build/html (EDITION=student: without solutions)"
 	@echo "make test   run every test (lint, exercises in sync, notebooks, grader, mutants, browser)"
 	@echo "make grade  grade your exercises: pytest --nbval-lax exercises/"
+	@echo "make gradescope  write _build/gradescope/autograder.zip for a Gradescope assignment"
 
 env: $(STAMP)
 
@@ -73,6 +74,10 @@ check-exercises: $(STAMP)
 
 test: $(STAMP) browser-deps $(SITE) lint check-exercises
 	$(BIN)/pytest -n 2 --dist loadfile -p no:tools.nbgrade
+
+# Gradescope autograder: upload _build/gradescope/autograder.zip as the assignment's autograder.
+gradescope: $(STAMP)
+	$(BIN)/python -m tools.gradescope --build
 
 grade: $(STAMP)
 	$(BIN)/pytest --nbval-lax exercises/
