@@ -24,12 +24,13 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BOOK_SOURCES := $(wildcard *.md chapters/*.ipynb solutions/*.ipynb exercises/*.ipynb _static/* _ext/* _templates/*) \
 	_config.yml _toc.yml references.bib
 
-.PHONY: book test lint exercises check-exercises grade gradescope env browser-deps clean help
+.PHONY: book test lint exercises check-exercises grade grade-class gradescope env browser-deps clean help
 
 help:
 	@echo "make book   build the course website into _build/html (EDITION=student: without solutions)"
 	@echo "make test   run every test (lint, exercises in sync, notebooks, grader, mutants, browser)"
 	@echo "make grade  grade your exercises: pytest --nbval-lax exercises/"
+	@echo "make grade-class SUBMISSIONS=dir RESULTS=dir  (instructors) grade a class with the judge"
 	@echo "make gradescope  write _build/gradescope/autograder.zip for a Gradescope assignment"
 
 env: $(STAMP)
@@ -74,6 +75,14 @@ check-exercises: $(STAMP)
 
 test: $(STAMP) browser-deps $(SITE) lint check-exercises
 	$(BIN)/pytest -n 2 --dist loadfile -p no:tools.nbgrade
+
+# Instructors: grade a folder of submissions (one folder per learner, e.g. from
+# `gh classroom clone student-repos`) with the judge; writes grades.csv, gradebook.csv, feedback.
+SUBMISSIONS ?= submissions
+RESULTS ?= results
+grade-class: $(STAMP)
+	$(BIN)/python -m tools.grade $(SUBMISSIONS) --out $(RESULTS) --jobs 2
+	$(BIN)/python -m tools.gradebook $(RESULTS)/grades.csv
 
 # Gradescope autograder: upload _build/gradescope/autograder.zip as the assignment's autograder.
 gradescope: $(STAMP)
