@@ -41,6 +41,12 @@ $(STAMP): requirements.txt
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	@touch $@
 
+# nbgrader, for the interoperability test and for instructors who grade on JupyterHub.
+INSTRUCTORS := $(VENV)/.instructors
+$(INSTRUCTORS): $(STAMP) requirements-instructors.txt
+	$(BIN)/python -m pip install --quiet -r requirements-instructors.txt
+	@touch $@
+
 book: $(SITE)
 	@echo "The book is built: open $(CURDIR)/$(HTML_DIR)/index.html in a browser."
 
@@ -73,7 +79,7 @@ check-exercises: $(STAMP)
 	$(BIN)/python tools/make_exercises.py --check
 	$(BIN)/python -m tools.classroom check
 
-test: $(STAMP) browser-deps $(SITE) lint check-exercises
+test: $(STAMP) $(INSTRUCTORS) browser-deps $(SITE) lint check-exercises
 	$(BIN)/pytest -n 2 --dist loadfile -p no:tools.nbgrade
 
 # Instructors: grade a folder of submissions (one folder per learner, e.g. from
