@@ -179,7 +179,9 @@ def bibliography() -> dict[str, Reference]:
     for key, entry in database.entries.items():
         people = entry.persons.get("author") or entry.persons.get("editor") or []
         names = tuple(_plain(" ".join(person.prelast_names + person.last_names)) for person in people)
-        found[key.lower()] = Reference(names or ("Anonymous",), entry.fields.get("year", "n.d."))
+        if not names:  # an unsigned post: cite it by its title, as author-year styles do
+            names = (_plain(entry.fields.get("title", key)).split(" (")[0],)
+        found[key.lower()] = Reference(names, entry.fields.get("year", "n.d."))
     return found
 
 
