@@ -111,9 +111,12 @@
   function lightbox() {
     const article = document.querySelector("article.bd-article");
     if (!article) return;
-    const images = [...article.querySelectorAll("img")].filter(
-      (image) => !image.closest("a") && !image.closest(".site-lightbox"),
-    );
+    // Sphinx wraps a scaled figure in a link to the image file: that link opens the larger
+    // view instead. Images inside any other link are left to their link.
+    const images = [...article.querySelectorAll("img")].filter((image) => {
+      const link = image.closest("a");
+      return (!link || link.classList.contains("image-reference")) && !image.closest(".site-lightbox");
+    });
     if (!images.length) return;
     const dialog = document.createElement("dialog");
     dialog.className = "site-lightbox";
@@ -137,8 +140,8 @@
     dialog.addEventListener("close", () => {
       if (opener) opener.focus();
     });
-    const open = (image) => {
-      opener = image;
+    const open = (image, trigger) => {
+      opener = trigger;
       big.src = image.currentSrc || image.src;
       big.alt = image.alt || "";
       dialog.showModal();
@@ -146,15 +149,26 @@
     };
     for (const image of images) {
       image.classList.add("site-zoomable");
+      const alt = (image.getAttribute("alt") || "figure").trim();
+      const link = image.closest("a.image-reference");
+      if (link) {
+        // The link is already a tab stop and Enter already clicks it.
+        link.setAttribute("aria-haspopup", "dialog");
+        link.addEventListener("click", (event) => {
+          event.preventDefault();
+          open(image, link);
+        });
+        continue;
+      }
       image.tabIndex = 0;
       image.setAttribute("role", "button");
-      const alt = (image.getAttribute("alt") || "figure").trim();
+      image.setAttribute("aria-haspopup", "dialog");
       image.setAttribute("aria-label", `Open at full size: ${alt}`);
-      image.addEventListener("click", () => open(image));
+      image.addEventListener("click", () => open(image, image));
       image.addEventListener("keydown", (event) => {
         if (event.key === "Enter" || event.key === " ") {
           event.preventDefault();
-          open(image);
+          open(image, image);
         }
       });
     }

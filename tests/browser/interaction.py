@@ -284,9 +284,11 @@ def check_lightbox(page: PlaywrightPage) -> list[str]:
     _settle(page, 200)
     if page.evaluate("() => !!document.querySelector('dialog.site-lightbox')?.open"):
         problems.append("Escape does not close the larger view")
-    if not page.evaluate("el => document.activeElement === el", figure.element_handle()):
+    # The control is the figure itself, or the link Sphinx wraps a scaled figure in.
+    trigger = figure.element_handle().evaluate_handle("img => img.closest('a.image-reference') || img")
+    if not page.evaluate("el => document.activeElement === el", trigger):
         problems.append("focus does not return to the figure when its larger view closes")
-    figure.focus()
+    page.evaluate("el => el.focus()", trigger)
     page.keyboard.press("Enter")
     _settle(page, 200)
     if not page.evaluate("() => !!document.querySelector('dialog.site-lightbox')?.open"):

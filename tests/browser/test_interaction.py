@@ -37,7 +37,7 @@ def open_page(browser, server, site):
         if device == "phone":
             options.update(is_mobile=True, has_touch=True)
         context = browser.new_context(**options)
-        context.set_default_timeout(15_000)
+        context.set_default_timeout(45_000)  # a shared CI machine can be slow
         if theme == "dark":
             enable_dark_mode(context)
         contexts.append(context)
