@@ -128,8 +128,6 @@
     close.setAttribute("aria-label", "Close the full-size figure");
     const frame = document.createElement("div");
     frame.className = "site-lightbox__frame";
-    const big = document.createElement("img");
-    frame.append(big);
     dialog.append(close, frame);
     document.body.append(dialog);
     let opener = null;
@@ -138,12 +136,15 @@
       if (event.target === dialog) dialog.close();
     });
     dialog.addEventListener("close", () => {
+      frame.replaceChildren(); // no empty image left in the page while the dialog is closed
       if (opener) opener.focus();
     });
     const open = (image, trigger) => {
       opener = trigger;
+      const big = document.createElement("img");
       big.src = image.currentSrc || image.src;
       big.alt = image.alt || "";
+      frame.replaceChildren(big);
       dialog.showModal();
       close.focus();
     };
