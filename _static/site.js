@@ -11,7 +11,9 @@
  *    or Space (Escape, the Close button or a click outside closes it; focus returns).
  * 3. Wide content: a display equation wider than its box is set smaller until it fits (down to
  *    80 %); whatever still overflows (code, outputs, equations on a phone) gets the class
- *    scroll-cue, which custom.css draws as a shadow at the edge that can be scrolled.
+ *    scroll-cue, which custom.css draws as a shadow at the edge that can be scrolled, and a
+ *    scrolling formula or output becomes a tab stop, so that a keyboard can scroll it.
+ * 4. Formulas are not tab stops otherwise (MathJax puts every one in the tab order).
  */
 (() => {
   "use strict";
@@ -195,9 +197,14 @@
     for (const element of document.querySelectorAll(SCROLLERS)) {
       const overflowing = element.scrollWidth > element.clientWidth + 1;
       element.classList.toggle("scroll-cue", overflowing);
-      if (overflowing && !element.hasAttribute("tabindex") && !element.closest("pre")) {
-        // Keyboard users scroll what they can focus (the theme does this for <pre> itself).
+      if (element.tagName === "PRE") continue; // the theme makes scrollable <pre> focusable
+      if (overflowing && !element.hasAttribute("tabindex")) {
+        // Keyboard users scroll what they can focus (WCAG 2.1.1): a scrolling box is a tab stop.
         element.tabIndex = 0;
+        element.dataset.siteScrollStop = "";
+      } else if (!overflowing && "siteScrollStop" in element.dataset) {
+        element.removeAttribute("tabindex");
+        delete element.dataset.siteScrollStop;
       }
     }
   }
@@ -222,7 +229,7 @@
   function mathOutOfTabOrder() {
     const untab = () =>
       document.querySelectorAll("mjx-container[tabindex]").forEach((math) => {
-        math.removeAttribute("tabindex");
+        if (!("siteScrollStop" in math.dataset)) math.removeAttribute("tabindex");
       });
     untab();
     afterMath(untab);
@@ -231,7 +238,7 @@
   onReady(() => {
     sidebarToggles();
     lightbox();
+    mathOutOfTabOrder(); // first: a formula that must scroll becomes a tab stop again below
     wideContent();
-    mathOutOfTabOrder();
   });
 })();
