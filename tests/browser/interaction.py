@@ -225,7 +225,10 @@ _OVERFLOW_JS = """
     const style = getComputedStyle(el);
     const over = el.scrollWidth - el.clientWidth;
     if (over <= 1) continue;
-    const text = el.textContent.replace(/\\s+/g, ' ').trim().slice(0, 70);
+    // For code, the longest line (and its length) is what the author must shorten.
+    const longest = el.textContent.split('\\n').sort((a, b) => b.length - a.length)[0] || '';
+    const text = el.tagName === 'PRE' ? `line of ${longest.length} characters: ${longest.trim().slice(0, 70)}`
+                                      : el.textContent.replace(/\\s+/g, ' ').trim().slice(0, 70);
     found.push({tag: el.tagName.toLowerCase(), over, text,
                 cue: el.classList.contains('scroll-cue') && style.boxShadow !== 'none',
                 wraps: style.whiteSpace.startsWith('pre-wrap') || style.whiteSpace === 'normal'});
