@@ -9,8 +9,8 @@
  *    state, and the phone-width dialogs get a visible Close button.
  * 2. Figures: every figure of the article opens at full size in a dialog on click, tap, Enter
  *    or Space (Escape, the Close button or a click outside closes it; focus returns).
- * 3. Wide content: a display equation wider than its box is set smaller until it fits (down to
- *    80 %); whatever still overflows (code, outputs, equations on a phone) gets the class
+ * 3. Wide content: on a wide screen a display equation wider than its box is set smaller until
+ *    it fits (down to 80 %); whatever still overflows (code, outputs, equations on a phone) gets the class
  *    scroll-cue, which custom.css draws as a shadow at the edge that can be scrolled, and a
  *    scrolling formula or output becomes a tab stop, so that a keyboard can scroll it.
  * 4. Formulas are not tab stops otherwise (MathJax puts every one in the tab order).
@@ -182,8 +182,12 @@
   const SCROLLERS = "pre, div.math, mjx-container[display='true'], .cell_output .output";
 
   function fitEquations() {
+    // On a wide screen a slightly smaller equation reads better than a scrolled one; on a
+    // phone shrinking would make it unreadable, so there it keeps its size and scrolls.
+    const wide = window.matchMedia("(min-width: 768px)").matches;
     for (const math of document.querySelectorAll("mjx-container[display='true']")) {
       math.style.fontSize = "";
+      if (!wide) continue;
       const box = math.clientWidth;
       const content = math.scrollWidth;
       if (box > 0 && content > box + 1) {
