@@ -22,9 +22,9 @@ HTML_DIR := _build/html
 endif
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BOOK_SOURCES := $(wildcard *.md chapters/*.ipynb solutions/*.ipynb exercises/*.ipynb _static/* _ext/* _templates/*) \
-	_config.yml _toc.yml references.bib
+	_config.yml _toc.yml references.bib $(wildcard colab/*/*.ipynb)
 
-.PHONY: book test lint exercises check-exercises grade grade-class gradescope env browser-deps clean help
+.PHONY: book test lint exercises check-exercises colab check-colab grade grade-class gradescope env browser-deps clean help
 
 help:
 	@echo "make book   build the course website into _build/html (EDITION=student: without solutions)"
@@ -68,8 +68,11 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
+# Notebook code must fit the site's code box: 84 characters (the print and phone layouts wrap
+# or scroll beyond that). A separate pass, so the rest of the code keeps ruff's default.
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff check --select E501 --line-length 84 chapters/ solutions/
 
 exercises: $(STAMP)
 	$(BIN)/python tools/make_exercises.py
@@ -79,7 +82,16 @@ check-exercises: $(STAMP)
 	$(BIN)/python tools/make_exercises.py --check
 	$(BIN)/python -m tools.classroom check
 
-test: $(STAMP) $(INSTRUCTORS) browser-deps $(SITE) lint check-exercises
+# Colab/Binder-ready copies (plain Markdown, no MyST) of every notebook: what the launch
+# buttons open. Run after `make exercises`; tests/test_render.py checks them.
+colab: $(STAMP) exercises
+	$(BIN)/python tools/make_colab.py
+
+check-colab: $(STAMP)
+	$(BIN)/python tools/make_colab.py --check
+	$(BIN)/python tools/make_architecture.py --check
+
+test: $(STAMP) $(INSTRUCTORS) browser-deps $(SITE) lint check-exercises check-colab
 	$(BIN)/pytest -n 2 --dist loadfile -p no:tools.nbgrade
 
 # Instructors: grade a folder of submissions (one folder per learner, e.g. from

@@ -101,6 +101,34 @@ def banner_cell(name: str):
     return cell
 
 
+# How the exercise page of the website shows the cells (tags that MyST-NB turns into CSS classes,
+# styled in _static/custom.css): the machinery a learner must not edit is folded, and the cells
+# they write stand out. Jupyter and Colab ignore these tags.
+FOLDED_MACHINERY_TAGS = ("harness", "grading-helper")
+LEARNER_MARK = "# YOUR CODE HERE"
+
+
+def mark_cells_for_the_page(exercise: nbformat.NotebookNode) -> None:
+    """Tag graded cells (and the harness) ``hide-input``, graded ones also ``graded-cell``,
+    and the learner's cells ``learner-cell``, keeping every other tag and the source as is."""
+    for cell in exercise.cells:
+        if cell.cell_type != "code":
+            continue
+        tags = list(cell.metadata.get("tags", []))
+        wanted = []
+        if is_graded(cell):
+            wanted = ["hide-input", "graded-cell"]
+        elif any(tag in tags for tag in FOLDED_MACHINERY_TAGS):
+            wanted = ["hide-input"]
+        elif LEARNER_MARK in cell.source:
+            wanted = ["learner-cell"]
+        for tag in wanted:
+            if tag not in tags:
+                tags.append(tag)
+        if tags:
+            cell.metadata["tags"] = tags
+
+
 def make_exercise(solution: nbformat.NotebookNode, name: str) -> tuple[nbformat.NotebookNode, list[dict]]:
     """Return the exercise notebook and its list of graded cells."""
     exercise = copy.deepcopy(solution)
@@ -137,6 +165,7 @@ def make_exercise(solution: nbformat.NotebookNode, name: str) -> tuple[nbformat.
         raise ExerciseError(f"{name}: the first cell must be the title '{SOLUTION_TITLE}<topic>'")
     title.source = EXERCISE_TITLE + title.source[len(SOLUTION_TITLE) :]
     exercise.cells.insert(1, banner_cell(name))
+    mark_cells_for_the_page(exercise)
     text = json.dumps(exercise, sort_keys=True)
     for pattern in LEAK_PATTERNS:
         if pattern in text:

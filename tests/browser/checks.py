@@ -233,8 +233,12 @@ def check_images(page: PlaywrightPage) -> list[str]:
 
 
 def expected_launch_links(page: Page, repo: Repository, launch: dict) -> dict[str, str]:
-    """The Binder and Colab URLs that must open ``page``'s notebook on the repository's branch."""
+    """The Binder and Colab URLs that must open ``page``'s notebook on the repository's branch:
+    its Colab/Binder-ready copy under colab/ when there is one (tools/make_colab.py)."""
     path = repo.path_of(page)
+    copy = f"colab/{path}"
+    if page.source is not None and (page.source.parents[len(Path(path).parts) - 1] / copy).is_file():
+        path = copy
     interface = {"classic": "tree", "jupyterlab": "lab/tree"}.get(launch.get("notebook_interface", "classic"),
                                                                   "tree")
     binder = str(launch.get("binderhub_url") or "https://mybinder.org").rstrip("/")

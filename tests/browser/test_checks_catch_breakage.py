@@ -107,10 +107,11 @@ def test_launch_check_catches_wrong_and_missing_links(broken):
     tab, _ = broken
     notebook = Page("chapters/03_causal_attention", book_dir() / "chapters" / "03_causal_attention.ipynb")
     expected = checks.expected_launch_links(notebook, Repository("owner", "course", "main", ""), {})
+    # The launch buttons open the Colab/Binder-ready copy (tools/make_colab.py).
     assert expected["Binder"] == ("https://mybinder.org/v2/gh/owner/course/main"
-                                  "?urlpath=tree/chapters/03_causal_attention.ipynb")
+                                  "?urlpath=tree/colab/chapters/03_causal_attention.ipynb")
     assert expected["Colab"] == ("https://colab.research.google.com/github/owner/course/blob/main/"
-                                 "chapters/03_causal_attention.ipynb")
+                                 "colab/chapters/03_causal_attention.ipynb")
     problems = checks.check_launch_links(tab.page, expected)
     _assert_reports(problems, "Binder link points at", "chapters/wrong.ipynb")
     _assert_reports(problems, "no Colab link")

@@ -1,0 +1,69 @@
+"""Proof that the interaction checks can fail: each runs on a small page built to break it (a
+code line wider than its box, one that overflows without a cue, a control whose focus is
+invisible, a formula in the tab order, a figure without a larger view, a page without working
+sidebar toggles) and must report it. The pages are set with ``page.set_content``: no site needed."""
+
+from __future__ import annotations
+
+import pytest
+
+from . import interaction
+
+pytestmark = pytest.mark.browser
+
+WIDE_CODE = "x = " + " + ".join(f"value_{i}" for i in range(40))
+BROKEN = f"""<!doctype html><html><head><style>
+  article {{ width: 400px; }}
+  pre {{ overflow-x: auto; }}
+  button.no-ring:focus, a:focus {{ outline: none; box-shadow: none; }}
+</style></head><body>
+<article class="bd-article">
+  <button class="no-ring">A control</button>
+  <a href="#x">a link</a>
+  <mjx-container tabindex="0">x^2</mjx-container>
+  <div class="highlight"><pre>{WIDE_CODE}</pre></div>
+  <img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" alt="a figure with no larger view">
+  <button class="primary-toggle" style="display:none">hidden toggle</button>
+  <button class="primary-toggle">visible toggle, wired to nothing</button>
+  <dialog id="pst-primary-sidebar-modal"></dialog><div id="pst-primary-sidebar"></div>
+</article></body></html>"""
+
+
+@pytest.fixture
+def broken(browser):
+    context = browser.new_context(viewport=interaction.DESKTOP)
+    page = context.new_page()
+    page.set_content(BROKEN)
+    yield page
+    context.close()
+
+
+def _assert_reports(problems, fragment):
+    assert any(fragment in problem for problem in problems), f"expected {fragment!r} in {problems}"
+
+
+def test_fits_catches_a_code_line_wider_than_its_box(broken):
+    _assert_reports(interaction.check_fits(broken), "overflows its box")
+
+
+def test_overflow_check_catches_a_scroll_without_a_cue(broken):
+    _assert_reports(interaction.check_overflow_is_deliberate(broken), "neither wrapping nor a scroll cue")
+
+
+def test_focus_check_catches_an_invisible_ring_and_a_formula_tab_stop(broken):
+    problems = interaction.check_focus_ring(broken, presses=6)
+    _assert_reports(problems, "no visible focus ring")
+    _assert_reports(problems, "formula")
+
+
+def test_lightbox_check_catches_a_figure_without_a_larger_view(broken):
+    _assert_reports(interaction.check_lightbox(broken), "larger view")
+
+
+def test_sidebar_check_catches_a_toggle_that_does_nothing(broken):
+    broken.set_viewport_size(interaction.PHONE)
+    _assert_reports(interaction.check_sidebar_on_phone(broken, "primary"), "does not open")
+
+
+def test_print_check_catches_a_cut_code_line(broken):
+    _assert_reports(interaction.check_print(broken), "code line is cut")
