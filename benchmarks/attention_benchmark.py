@@ -13,6 +13,14 @@ Examples::
     python benchmarks/attention_benchmark.py --impls numpy numpy-tiled torch --memory
 
 Every timing is measured on the machine that runs the script; the header says which one.
+
+By default every timing is single-threaded (``--threads 1``): with several threads on a
+shared machine a time measures how the threads contend for cores, not the O(n^2) work.
+On the CPU the clock is the process's CPU time (``time.process_time``), which other
+programs cannot inflate; on a GPU it is the wall clock around synchronised calls. Each
+measurement is one warm-up call, then ``--repeats`` runs: the table shows the median and
+the minimum, and the last lines fit the log-log slope of the minimum times over the
+lengths n >= 512, where the n^2 work dominates fixed costs.
 """
 
 from __future__ import annotations
@@ -31,11 +39,11 @@ os.environ.setdefault("KINETO_LOG_LEVEL", "9")
 
 
 def _limit_blas_threads(argv: list[str]) -> None:
-    """Apply --threads to NumPy's BLAS too, which reads it when NumPy is imported."""
+    """Apply --threads (default 1) to NumPy's BLAS too, which reads it at import."""
     early = argparse.ArgumentParser(add_help=False)
-    early.add_argument("--threads", type=int, default=None)
+    early.add_argument("--threads", type=int, default=1)
     threads = early.parse_known_args(argv)[0].threads
-    if threads is not None and threads > 0:
+    if threads > 0:
         for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ[variable] = str(threads)
 
@@ -137,17 +145,31 @@ def synchronize(device: str) -> None:
 
 
 def time_runs(fn, args, repeats: int, device: str) -> list[float]:
-    """Wall-clock seconds of `repeats` runs after one warm-up run."""
+    """Seconds of `repeats` runs after one warm-up run.
+
+    CPU time of this process on the CPU (other programs do not inflate it, and with
+    one thread it is the work done); wall-clock time around synchronised calls on a GPU.
+    """
+    clock = time.perf_counter if device == "cuda" else time.process_time
     fn(*args)
     synchronize(device)
     times = []
     for _ in range(repeats):
         synchronize(device)
-        start = time.perf_counter()
+        start = clock()
         fn(*args)
         synchronize(device)
-        times.append(time.perf_counter() - start)
+        times.append(clock() - start)
     return times
+
+
+def fitted_slope(lengths: list[int], times: list[float]) -> float | None:
+    """Log-log slope of time against n for n >= 512 (None with fewer than 2 points)."""
+    points = [(n, t) for n, t in zip(lengths, times) if n >= 512 and t > 0]
+    if len(points) < 2:
+        return None
+    xs, ys = zip(*points)
+    return float(np.polyfit(np.log(xs), np.log(ys), 1)[0])
 
 
 def peak_bytes(fn, args, kind: str, device: str) -> float:
@@ -197,7 +219,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--lengths",
         type=int,
         nargs="+",
-        default=[256, 512, 1024, 2048],
+        default=[256, 512, 724, 1024, 1448, 2048],
         help="sequence lengths n (queries = keys = n)",
     )
     parser.add_argument(
@@ -216,7 +238,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--repeats",
         type=int,
-        default=3,
+        default=5,
         help="timed runs per measurement, after one warm-up",
     )
     parser.add_argument("--batch", type=int, default=1, help="batch size")
@@ -240,9 +262,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--threads",
         type=int,
-        default=None,
-        help="CPU threads for PyTorch and, given on the command line, NumPy's BLAS "
-        "(by default the libraries choose)",
+        default=1,
+        help="CPU threads for PyTorch and NumPy's BLAS; 0 lets the libraries choose "
+        "(timings then measure thread contention too)",
     )
     parser.add_argument(
         "--seed", type=int, default=0, help="random seed for the inputs"
@@ -254,8 +276,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(
             "--device cuda was requested, but torch.cuda.is_available() is False"
         )
-    if args.threads is not None and args.threads < 1:
-        parser.error("--threads must be positive")
+    if args.threads < 0:
+        parser.error("--threads must be 0 (the libraries choose) or positive")
     if (
         min(args.lengths) < 1
         or args.repeats < 1
@@ -283,12 +305,14 @@ def describe_machine(args: argparse.Namespace) -> list[str]:
         f"shapes: batch {args.batch}, heads {args.heads}, head dim {args.head_dim}; dtype {args.dtype};"
         f" causal {args.causal}; {args.repeats} timed runs after a warm-up"
     )
+    clock = "wall clock (synchronised)" if args.device == "cuda" else "CPU time"
+    lines.append(f"clock: {clock}; threads: {args.threads or 'library default'}")
     return lines
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.threads is not None:
+    if args.threads > 0:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
@@ -307,6 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     print("-" * len(header))
 
     all_agree = True
+    minimum_times: dict[str, list[float]] = {key: [] for key in args.impls}
     for n in args.lengths:
         shape = (args.batch, args.heads, n, args.head_dim)
         arrays = [rng.standard_normal(shape).astype(np.float64) for _ in range(3)]
@@ -337,6 +362,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             error = float(np.abs(out - reference).max())
             memory = peak_bytes(fn, call_args, kind, device) if args.memory else None
+            minimum_times[key].append(min(times))
             rows[key] = (
                 name,
                 device,
@@ -363,6 +389,11 @@ def main(argv: list[str] | None = None) -> int:
                 line += f" {memory / 2**20:>9.2f}"
             print(line)
         print()
+    for key in args.impls:
+        slope = fitted_slope(args.lengths, minimum_times[key])
+        if slope is not None and len(minimum_times[key]) == len(args.lengths):
+            name = IMPLEMENTATIONS[key][0]
+            print(f"fitted log-log slope of the minimum times, n >= 512, {name}: {slope:.2f}")
     print(
         "vs SDPA: median time divided by SDPA's median time (above 1 = slower than SDPA)."
     )
