@@ -80,17 +80,17 @@ def trusted_checks(official: Official) -> dict[str, Check]:
 
     with _exec_lock:  # the setup cell may seed global generators; keep it one at a time
         for cell in official.of_kind("setup"):
-            exec(compile(cell.source, f"<{official.name} setup>", "exec"), namespace)
-        exec(compile(HARNESS.read_text(encoding="utf-8"), str(HARNESS), "exec"), namespace)
+            exec(compile(cell.source, f"<{official.name} setup>", "exec"), namespace)  # noqa: S102 - trusted text
+        exec(compile(HARNESS.read_text(encoding="utf-8"), str(HARNESS), "exec"), namespace)  # noqa: S102 - trusted text
         for cell in official.of_kind("grading-helper"):
-            exec(compile(cell.source, f"<{official.name} helper>", "exec"), namespace)
+            exec(compile(cell.source, f"<{official.name} helper>", "exec"), namespace)  # noqa: S102 - trusted text
     checks = {}
     for cell in official.graded:
         # Each graded cell gets its own namespace, so that its inputs/verdict stay its own.
         own = dict(namespace)
         own["run_check"] = recorder
         recorded.clear()
-        exec(compile(cell.source, f"<{official.name} {cell.grade_id}>", "exec"), own)
+        exec(compile(cell.source, f"<{official.name} {cell.grade_id}>", "exec"), own)  # noqa: S102 - trusted text
         if "last" not in recorded:
             raise ValueError(f"{official.name}: graded cell {cell.grade_id} never calls run_check")
         grade_id, inputs, verdict, seed = recorded["last"]
@@ -255,7 +255,7 @@ def _verdicts(result: NotebookResult, checks: dict[str, Check], given: dict, out
         check = checks[cell.grade_id]
         verdicts = {}
         for which in ("visible", "fresh"):
-            seed, inputs = given[cell.grade_id][which]
+            _seed, inputs = given[cell.grade_id][which]
             found = outcomes["results"].get((cell.grade_id, which))
             if found is None:
                 verdicts[which] = (None, outcomes["lost"].get(cell.grade_id, "This check did not run."))

@@ -203,8 +203,10 @@ def detect(requested: str = "auto", limits: Limits | None = None) -> tuple[Sandb
         raise SandboxUnavailable("prlimit (util-linux) is missing; " + INSTALL_HINT)
     if requested == "none":
         return Sandbox("none", python, limits), [
-            "--unsafe-no-sandbox: the learners' code runs with resource limits only; every "
-            "row is flagged 'unsandboxed'. Use this only for code you trust."
+            (
+                "--unsafe-no-sandbox: the learners' code runs with resource limits only; "
+                "every row is flagged 'unsandboxed'. Use this only for code you trust."
+            )
         ]
     if requested in ("auto", "bwrap"):
         if shutil.which("bwrap") is None:
