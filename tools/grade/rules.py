@@ -10,7 +10,9 @@ Two kinds of rule:
   socket, pickle, marshal, ...), the interpreter (builtins, inspect, gc, tracemalloc,
   get_ipython, breakpoint, input), private attributes of modules (``torch._C``,
   ``np._core``), assigning to an attribute of a module (``np.exp = ...``), and redefining the
-  harness (``check_close = ...``). Imports are allowed only from ``ALLOWED_IMPORTS``. Code
+  harness (``check_close = ...``), touching the self-check (``SELF_CHECK``, ``run_check``,
+  ``verdict``) and naming what a ``grading-helper`` cell defines (the verdicts' references).
+  Imports are allowed only from ``ALLOWED_IMPORTS``. Code
   reached through an escape hatch cannot be traced, so one anywhere zeroes the whole notebook.
 * **From-scratch words**, per answer cell, from its metadata
   ``"attention": {"forbid": [...]}`` (docs/graded-cells.md): ``"torch"`` forbids PyTorch
@@ -50,11 +52,13 @@ ALWAYS_FORBIDDEN = frozenset(
 )
 REFLECTION = frozenset({"getattr", "setattr", "delattr", "hasattr"})
 ALLOWED_DUNDERS = frozenset({"__init__", "__name__", "__doc__", "__future__"})
-# The names tools/harness.py defines: an answer cell may not rebind them.
+# The names tools/harness.py defines: an answer cell may not rebind them, and may not touch
+# the self-check's own machinery at all.
 HARNESS_NAMES = frozenset(
     {"run_check", "check_close", "check_equal", "expect_error", "outcome", "as_numpy",
      "to_data", "self_check_score", "SELF_CHECK"}
 )
+SELF_CHECK_MACHINERY = frozenset({"run_check", "self_check_score", "SELF_CHECK", "verdict"})
 # A forbidden word also forbids the internals that do the same work under another name:
 # identifiers that contain one of these pieces (case-insensitive) or equal one of these names.
 RELATED_PIECES = {
@@ -151,8 +155,11 @@ def _matcher(words):
 
 
 class _Checker(ast.NodeVisitor):
-    def __init__(self, cell, modules, torch_modules, words, own_names=frozenset()):
+    def __init__(self, cell, modules, torch_modules, words, own_names=frozenset(),
+                 references=frozenset()):
         self.cell, self.modules, self.torch_modules = cell, set(modules), set(torch_modules)
+        # What the grading-helper cells define: the verdicts' references, not the learner's.
+        self.references = references
         self.no_torch = "torch" in words
         self.match = _matcher([w for w in words if w != "torch"])
         # Names the notebook itself defines (the learner's functions, parameters, variables,
@@ -207,6 +214,10 @@ class _Checker(ast.NodeVisitor):
             self.flag(node, f"uses {name!r}: this task is NumPy only (no PyTorch)", False)
         if isinstance(node.ctx, (ast.Store, ast.Del)) and name in HARNESS_NAMES:
             self.flag(node, f"redefines the harness's {name!r}")
+        elif name in SELF_CHECK_MACHINERY:
+            self.flag(node, f"uses the self-check's {name!r}")
+        if name in self.references:
+            self.flag(node, f"uses {name!r}, a reference of the grader (a grading-helper cell)")
         self.word(node, name, "the name", own_ok=True)
 
     def visit_Attribute(self, node):
@@ -291,6 +302,19 @@ def _bound_names(tree) -> set[str]:
     return names
 
 
+def _defined_names(tree) -> set[str]:
+    """What a cell defines at its top level by def, class or assignment (not by import)."""
+    names = set()
+    for node in tree.body if tree else ():
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+    return names
+
+
 def _own_names(official: Official, trees: dict) -> frozenset:
     """Names the notebook defines itself: every def, class, parameter and assigned name of the
     learner's answers, and the given code's defs and classes (never what an import binds)."""
@@ -349,11 +373,16 @@ def check(official: Official, answers: dict[int, str]) -> RulesReport:
         tree = _parse(answers[cell.index])
         trees[cell.index] = tree
     own_names = _own_names(official, trees)
+    references = frozenset(
+        name
+        for cell in official.of_kind("grading-helper")
+        for name in _defined_names(_parse(cell.source))
+    )
     for cell in official.answers:
         tree = trees[cell.index]
         if tree is None:
             continue  # a syntax error: the cell fails in the sandbox, its functions are missing
-        checker = _Checker(cell.index, modules, torch_modules, cell.forbid, own_names)
+        checker = _Checker(cell.index, modules, torch_modules, cell.forbid, own_names, references)
         checker.visit(tree)
         own[cell.index] = checker.found
     # Who defines what: answer cells (the learner's) and the given code (trusted).
