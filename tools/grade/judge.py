@@ -194,11 +194,16 @@ def _run(job: Path, official: Official, options: Options, slot: int,
         budget = options.timeouts.notebook - spent
         outcome = session.run(options.sandbox, job, name, slot, options.timeouts, budget)
         spent += outcome.seconds
+        expected = None  # a result counts only right after the runner's "call" for it
         for message, payload in outcome.messages:
             kind = message.get("type")
-            if kind == "result":
+            if kind == "call":
+                expected = (str(message.get("grade_id")), str(message.get("which")))
+            elif kind == "result":
                 key = (str(message.get("grade_id")), str(message.get("which")))
-                results.setdefault(key, (message, payload))
+                if key == expected:
+                    results.setdefault(key, (message, payload))
+                expected = None
             elif kind == "self-check" and isinstance(message.get("results"), dict):
                 self_check = message["results"]
             elif kind == "cell-error" and isinstance(message.get("index"), int):

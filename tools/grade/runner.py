@@ -46,8 +46,8 @@ def main(job_dir: str, attempt_name: str) -> None:
     with open(os.path.join(job_dir, attempt_name), encoding="utf-8") as handle:
         attempt = json.load(handle)
     skip_cells, skip_checks = set(attempt["skip_cells"]), set(attempt["skip_checks"])
-    send({"type": "hello"})
-
+    # The slow imports happen before "hello", under the judge's start-up limit, so that a
+    # cell's time limit counts only the cell.
     import matplotlib
 
     matplotlib.use("Agg")
@@ -57,6 +57,7 @@ def main(job_dir: str, attempt_name: str) -> None:
         torch.set_num_threads(1)
     except ImportError:  # pragma: no cover - the course always has torch
         pass
+    send({"type": "hello"})
 
     namespace = {"__name__": "__main__", "__builtins__": builtins}
     for cell in program["cells"]:
@@ -86,6 +87,7 @@ def main(job_dir: str, attempt_name: str) -> None:
             call = recorded["call"]
         except BaseException as error:  # noqa: BLE001
             for which in check["inputs"]:
+                send({"type": "call", "grade_id": grade_id, "which": which})
                 send({"type": "result", "grade_id": grade_id, "which": which,
                       "error": _describe(error)})
             continue
