@@ -14,20 +14,20 @@ import nbformat
 
 from tests.helpers import FIXTURES, ROOT, SOLUTIONS
 from tools.grade.official import NotInGradedCellFormat, read_official
-from tools.make_exercises import ExerciseError, make_exercise, serialise
+from tools.make_exercises import ExerciseError, generate, make_exercise, serialise
 
 ANSWER_MARK = "# YOUR CODE HERE"
 
 
 def make_course(folder: Path, solutions: dict[str, Path]) -> Path:
-    """A trusted checkout in ``folder``: exercises/ generated from the given solutions."""
+    """A trusted checkout in ``folder``: the given solutions, and exercises/ (with its
+    manifest) generated from them by tools/make_exercises.py."""
     (folder / "exercises").mkdir(parents=True, exist_ok=True)
     (folder / "solutions").mkdir(exist_ok=True)
     for name, path in solutions.items():
-        solution = nbformat.read(path, as_version=4)
-        exercise, _ = make_exercise(solution, name)
-        (folder / "exercises" / name).write_text(serialise(exercise), encoding="utf-8")
-        (folder / "solutions" / name).write_text(path.read_text(encoding="utf-8"))
+        (folder / "solutions" / name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    for name, text in generate(folder / "solutions").items():
+        (folder / "exercises" / name).write_text(text, encoding="utf-8")
     return folder
 
 
@@ -35,10 +35,10 @@ def toy_course(folder: Path) -> Path:
     return make_course(folder, {"00_toy.ipynb": FIXTURES / "00_toy.ipynb"})
 
 
-def converted_solutions() -> tuple[list[str], dict[str, str]]:
+def converted_solutions(folder: Path = SOLUTIONS) -> tuple[list[str], dict[str, str]]:
     """The solution notebooks in the graded-cell format, and why each other one is not."""
     ready, waiting = [], {}
-    for path in sorted(SOLUTIONS.glob("*.ipynb")):
+    for path in sorted(folder.glob("*.ipynb")):
         try:
             exercise, _ = make_exercise(nbformat.read(path, as_version=4), path.name)
         except ExerciseError as error:
@@ -116,5 +116,3 @@ def write_notebook(notebook, path: Path) -> Path:
     nbformat.write(notebook, path)
     return path
 
-
-ROOT_PATH = ROOT

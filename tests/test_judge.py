@@ -11,6 +11,7 @@ import nbformat
 import numpy as np
 import pytest
 
+from tests.helpers import FIXTURES
 from tests.judge_helpers import (
     exercise_text,
     replace_solution_region,
@@ -18,7 +19,6 @@ from tests.judge_helpers import (
     toy_course,
     write_notebook,
 )
-from tests.helpers import FIXTURES
 
 TOY = "00_toy.ipynb"
 DOUBLE = "    return 2 * x"
