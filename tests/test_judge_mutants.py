@@ -15,7 +15,12 @@ import nbformat
 import pytest
 
 from tests.helpers import SOLUTIONS
-from tests.judge_helpers import converted_solutions, make_course, run_judge, write_notebook
+from tests.judge_helpers import (
+    converted_solutions,
+    make_course,
+    run_judge,
+    write_notebook,
+)
 from tests.test_mutants import apply, load
 
 FOLDER = Path(os.environ.get("JUDGE_SOLUTIONS", SOLUTIONS))

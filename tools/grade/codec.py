@@ -69,7 +69,7 @@ def encode(obj, result: bool = False) -> bytes:
         budget["bytes"] += array.nbytes
         if budget["bytes"] > MAX_ARRAY_BYTES:
             raise CodecError(f"arrays larger than {MAX_ARRAY_BYTES} bytes in all")
-        arrays.append(np.ascontiguousarray(array))
+        arrays.append(np.array(array, order="C", copy=True))  # keeps 0-d arrays 0-d
         return f"a{len(arrays) - 1}"
 
     def walk(item, depth: int):
