@@ -94,7 +94,7 @@ def toy_class(tmp_path_factory):
     (subs / "twocopies" / TOY).write_text(exercise_text(course, TOY))
     write_notebook(_solution(), subs / "twocopies" / "old" / TOY)
     out = base / "results"
-    results = run_judge(subs, out, course, "--cell-timeout", "25", "--check-timeout", "10")
+    results = run_judge(subs, out, course, "--cell-timeout", "10", "--check-timeout", "5")
     return results
 
 

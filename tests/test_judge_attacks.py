@@ -207,7 +207,7 @@ def attacked(tmp_path_factory):
             PLANTS[attack["plant"]](folder, places)
     course_before = _tree_hash(course)
     started = time.monotonic()
-    graded = run_judge(subs, results, course, "--cell-timeout", "25", "--check-timeout", "10")
+    graded = run_judge(subs, results, course, "--cell-timeout", "10", "--check-timeout", "5")
     seconds = time.monotonic() - started
     grades_after_run = (results / "grades.csv").read_text()
     time.sleep(8)  # give any detached process that survived the time to strike

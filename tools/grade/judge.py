@@ -63,6 +63,7 @@ class NotebookResult:
     flags: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
+    seconds: float = 0.0  # wall time spent in the sandbox for this notebook
 
     @property
     def earned(self) -> float:
@@ -194,6 +195,7 @@ def _run(job: Path, official: Official, options: Options, slot: int,
         budget = options.timeouts.notebook - spent
         outcome = session.run(options.sandbox, job, name, slot, options.timeouts, budget)
         spent += outcome.seconds
+        result.seconds = round(spent, 2)
         expected = None  # a result counts only right after the runner's "call" for it
         for message, payload in outcome.messages:
             kind = message.get("type")

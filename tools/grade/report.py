@@ -66,6 +66,7 @@ def _as_json(row: NotebookResult) -> dict:
         "flags": list(dict.fromkeys(row.flags)),
         "notes": row.notes,
         "violations": row.violations,
+        "seconds": row.seconds,
         "cells": [asdict(cell) for cell in row.cells],
     }
 
