@@ -141,6 +141,9 @@ RULE_CASES = [
     ("SELF_CHECK.clear()\n    return 0.0", True),
     ("return open('/etc/passwd').read()", True),
     ("return vars(np)['mean'](x)", True),
+    ("del x.forward\n    return 0.0", True),
+    ("delattr(x, 'forward')\n    return 0.0", True),
+    ("y = {'a': 1}\n    del y['a']\n    return 0.0", False),
 ]
 
 

@@ -9,7 +9,8 @@ Two kinds of rule:
   os, sys, subprocess, shutil, pathlib, io, ctypes, signal, threading, multiprocessing,
   socket, pickle, marshal, ...), the interpreter (builtins, inspect, gc, tracemalloc,
   get_ipython, breakpoint, input), private attributes of modules (``torch._C``,
-  ``np._core``), assigning to an attribute of a module (``np.exp = ...``), and redefining the
+  ``np._core``), assigning to an attribute of a module (``np.exp = ...``), deleting an
+  attribute (``del layer.forward`` undoes chapter 4's ``lock``), and redefining the
   harness (``check_close = ...``), touching the self-check (``SELF_CHECK``, ``run_check``,
   ``verdict``) and naming what a ``grading-helper`` cell defines (the verdicts' references).
   Imports are allowed only from ``ALLOWED_IMPORTS``. Code
@@ -256,7 +257,16 @@ class _Checker(ast.NodeVisitor):
                     isinstance(target, ast.Name) and target.id in self.modules
                 ):
                     self.flag(node, f"{func.id} on a module")
+            if func.id == "delattr":
+                self.flag(node, "delattr (deleting attributes undoes locks)")
             func._checked_call = True
+        self.generic_visit(node)
+
+    def visit_Delete(self, node):
+        for target in node.targets:
+            if isinstance(target, ast.Attribute):
+                # `del layer.forward` undoes a lock that the given code put on an instance.
+                self.flag(target, f"deletes the attribute {target.attr!r}")
         self.generic_visit(node)
 
     def visit_Global(self, node):
