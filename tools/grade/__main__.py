@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tools.grade import report
 from tools.grade.collect import collect
-from tools.grade.judge import Options, grade_notebook
+from tools.grade.judge import NotebookResult, Options, grade_notebook, trusted_checks
 from tools.grade.official import official_exercises
 from tools.grade.sandbox import Limits, SandboxUnavailable, detect
 from tools.grade.session import Timeouts
@@ -66,6 +66,13 @@ def main(argv=None) -> int:
         return 3
     for warning in warnings:
         print(f"grade: warning: {warning}", file=sys.stderr)
+    for official in officials:  # an author's mistake stops the run before anyone is graded
+        try:
+            trusted_checks(official)
+        except Exception as error:  # noqa: BLE001
+            print(f"grade: {official.name}: its graded cells cannot run in the grader: "
+                  f"{type(error).__name__}: {error}", file=sys.stderr)
+            return 2
     seed = args.seed if args.seed is not None else secrets.randbits(63)
     options = Options(sandbox, Timeouts(cell=args.cell_timeout, check=args.check_timeout,
                                         notebook=args.notebook_timeout), seed)
@@ -81,6 +88,14 @@ def main(argv=None) -> int:
         try:
             return grade_notebook(official, learner.learner, learner.notebooks.get(official.name),
                                   options, slot, learner.notes.get(official.name, []))
+        except Exception as error:  # noqa: BLE001 - one submission must not stop the class
+            failed = NotebookResult(learner.learner, official.name, official.possible,
+                                    flags=["grader-error"])
+            failed.notes.append(f"the grader failed on this notebook: {type(error).__name__}: "
+                                f"{error}")
+            print(f"grade: {learner.learner} {official.name}: {type(error).__name__}: {error}",
+                  file=sys.stderr)
+            return failed
         finally:
             slots.append(slot)
             progress.step(f"{learner.learner} {official.name}")

@@ -83,6 +83,7 @@ FLAG_TEXT = {
     "several-copies": "Your submission holds several copies of this notebook; the one nearest "
     "the top of your folder was graded.",
     "unsandboxed": "Graded without a sandbox.",
+    "grader-error": "The grader itself failed on this notebook; your instructor will look at it.",
 }
 
 

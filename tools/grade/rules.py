@@ -30,6 +30,7 @@ the learner's code and the given code.
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 
 from tools.grade.official import Official
@@ -84,9 +85,11 @@ class Violation:
     line: int
     what: str
     escape: bool  # an escape hatch (zeroes the notebook) or a from-scratch word
+    label: str = ""  # "the cell of softmax": what the learner sees
 
     def text(self) -> str:
-        return f"answer cell {self.cell}, line {self.line}: {self.what}"
+        where = self.label or f"answer cell {self.cell}"
+        return f"{where}, line {self.line}: {self.what}"
 
 
 @dataclass
@@ -378,6 +381,10 @@ def check(official: Official, answers: dict[int, str]) -> RulesReport:
     """The violations in the learner's answers and the graded cells they zero."""
     modules, torch_modules = module_aliases(official)
     report = RulesReport()
+    labels = {}
+    for cell in official.answers:
+        names = re.findall(r"^(?:def|class)\s+(\w+)", cell.source, re.MULTILINE)
+        labels[cell.index] = f"the answer cell of {', '.join(names)}" if names else ""
     trees, own = {}, {}
     for cell in official.answers:
         tree = _parse(answers[cell.index])
@@ -432,14 +439,16 @@ def check(official: Official, answers: dict[int, str]) -> RulesReport:
             checker.visit(trees[other])
             for found in checker.found:
                 if not found.escape:
-                    found.what += f" (reached from answer cell {cell.index})"
+                    found.what += f" (reached from {labels[cell.index] or cell.index})"
                     violations[cell.index].append(found)
     report.violations = [v for found in violations.values() for v in found]
+    for violation in report.violations:
+        violation.label = labels.get(violation.cell, "")
     escapes = [v.text() for v in report.violations if v.escape]
     for graded in official.graded:
         reasons = list(escapes)
         for index in reach(_call_uses(graded.source)):
             reasons += [v.text() for v in violations.get(index, []) if not v.escape]
         if reasons:
-            report.forbidden[graded.grade_id] = reasons
+            report.forbidden[graded.grade_id] = list(dict.fromkeys(reasons))
     return report
