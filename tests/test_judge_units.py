@@ -144,6 +144,7 @@ RULE_CASES = [
     ("del x.forward\n    return 0.0", True),
     ("delattr(x, 'forward')\n    return 0.0", True),
     ("y = {'a': 1}\n    del y['a']\n    return 0.0", False),
+    ("outcome = float(np.mean(np.asarray(x) ** 2))\n    return outcome", False),
 ]
 
 

@@ -60,7 +60,7 @@ HARNESS_NAMES = frozenset(
     {"run_check", "check_close", "check_equal", "expect_error", "outcome", "as_numpy",
      "to_data", "self_check_score", "SELF_CHECK"}
 )
-SELF_CHECK_MACHINERY = frozenset({"run_check", "self_check_score", "SELF_CHECK", "verdict"})
+SELF_CHECK_MACHINERY = frozenset({"run_check", "self_check_score", "SELF_CHECK"})
 # A forbidden word also forbids the internals that do the same work under another name:
 # identifiers that contain one of these pieces (case-insensitive) or equal one of these names.
 RELATED_PIECES = {
@@ -170,6 +170,7 @@ class _Checker(ast.NodeVisitor):
         # the given code's functions): a task may well be to write `scaled_dot_product_attention`.
         self.own_names = own_names
         self.found: list[Violation] = []
+        self.depth = 0  # 0 at the cell's top level, where names bind in the notebook
 
     def flag(self, node, what: str, escape: bool = True):
         self.found.append(Violation(self.cell, getattr(node, "lineno", 0), what, escape))
@@ -216,9 +217,10 @@ class _Checker(ast.NodeVisitor):
             self.flag(node, f"uses {name!r} other than as getattr(obj, 'constant')")
         if self.no_torch and name in self.torch_modules:
             self.flag(node, f"uses {name!r}: this task is NumPy only (no PyTorch)", False)
-        if isinstance(node.ctx, (ast.Store, ast.Del)) and name in HARNESS_NAMES:
+        stores = isinstance(node.ctx, (ast.Store, ast.Del))
+        if stores and name in HARNESS_NAMES and self.depth == 0:
             self.flag(node, f"redefines the harness's {name!r}")
-        elif name in SELF_CHECK_MACHINERY:
+        elif name in SELF_CHECK_MACHINERY and not stores:
             self.flag(node, f"uses the self-check's {name!r}")
         if name in self.references:
             self.flag(node, f"uses {name!r}, a reference of the grader (a grading-helper cell)")
@@ -278,16 +280,19 @@ class _Checker(ast.NodeVisitor):
                 self.flag(node, f"redefines the harness's {name!r}")
 
     def visit_FunctionDef(self, node):
-        if node.name in HARNESS_NAMES:
+        if node.name in HARNESS_NAMES and self.depth == 0:
             self.flag(node, f"redefines the harness's {node.name!r}")
+        self.depth += 1
         self.generic_visit(node)
+        self.depth -= 1
 
     visit_AsyncFunctionDef = visit_FunctionDef
+    visit_ClassDef = visit_FunctionDef
 
-    def visit_ClassDef(self, node):
-        if node.name in HARNESS_NAMES:
-            self.flag(node, f"redefines the harness's {node.name!r}")
+    def visit_Lambda(self, node):
+        self.depth += 1
         self.generic_visit(node)
+        self.depth -= 1
 
 
 def _bound_names(tree) -> set[str]:
