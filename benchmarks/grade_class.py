@@ -26,13 +26,14 @@ sys.path.insert(0, str(ROOT))
 from tools.grade.official import official_exercises
 
 
-def build_class(folder: Path, learners: int, names: list[str]) -> dict[tuple[str, str], str]:
+def build_class(folder: Path, learners: int, names: list[str], course: Path = ROOT
+                ) -> dict[tuple[str, str], str]:
     expected = {}
     for i in range(learners):
         learner = f"learner{i:02d}"
         for j, name in enumerate(names):
             solved = (i + j) % 2 == 0
-            source = ROOT / ("solutions" if solved else "exercises") / name
+            source = course / ("solutions" if solved else "exercises") / name
             target = folder / learner / "exercises" / name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(source, target)
@@ -45,8 +46,10 @@ def main(argv=None) -> int:
     parser.add_argument("--learners", type=int, default=20)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--keep", type=Path, default=None, help="keep the class and results here")
+    parser.add_argument("--course", type=Path, default=ROOT,
+                        help="a checkout with solutions/ and exercises/ (default: this one)")
     args = parser.parse_args(argv)
-    officials, skipped = official_exercises(ROOT)
+    officials, skipped = official_exercises(args.course)
     for name, why in skipped.items():
         print(f"skipping {name}: {why}")
     if not officials:
@@ -54,12 +57,12 @@ def main(argv=None) -> int:
         return 1
     names = [official.name for official in officials]
     work = args.keep or Path(tempfile.mkdtemp(prefix="grade-class-"))
-    expected = build_class(work / "submissions", args.learners, names)
+    expected = build_class(work / "submissions", args.learners, names, args.course)
     load = os.getloadavg()[0]
     started = time.monotonic()
     done = subprocess.run(
         [sys.executable, "-m", "tools.grade", str(work / "submissions"), "--out",
-         str(work / "results"), "--jobs", str(args.jobs)],
+         str(work / "results"), "--jobs", str(args.jobs), "--course", str(args.course)],
         cwd=ROOT, check=False,
     )
     seconds = time.monotonic() - started
