@@ -3,7 +3,8 @@ chapter in the graded-cell format: the same verdict per graded cell on the noteb
 inputs, and the judge never gives a point the self-check withholds (it may give fewer, where
 its fresh inputs expose the mistake). One judge run, ``--jobs 2``, grades all the mutants as a
 class; each learner's self-check is what its sandboxed notebook reported in that same run.
-Each mutant must also lose points with the judge, in the cells its ``catches`` names.
+Each mutant must also lose points, with the judge and in the self-check, in the cells its
+``catches`` names: what tests/test_mutants.py checks through nbval, from the same run.
 """
 
 from __future__ import annotations
@@ -64,3 +65,8 @@ def test_judge_agrees_with_the_self_check_on_the_mutant(graded_mutants, name, mu
     # (A `catches` entry that names no graded cell is test_mutants.py's to report.)
     missed = (set(mutant.get("catches", [])) & set(cells)) - lost
     assert not missed, f"mutant {mutant['id']} should lose {sorted(missed)} with the judge"
+    # What tests/test_mutants.py asks of the learner's self-check, from this same run.
+    self_failed = {grade_id for grade_id, cell in cells.items() if not cell["self_check"][0]}
+    assert self_failed, f"the self-check gives mutant {mutant['id']} full marks"
+    missed = (set(mutant.get("catches", [])) & set(cells)) - self_failed
+    assert not missed, f"mutant {mutant['id']} should fail {sorted(missed)} in the self-check"
