@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+import pytest
 
 from tests.helpers import FIXTURES, ROOT, SOLUTIONS
 from tools.grade.official import NotInGradedCellFormat, read_official
@@ -92,6 +93,8 @@ def run_judge(submissions: Path, out: Path, course: Path, *extra: str, jobs: int
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
                           check=False)
     output = done.stdout + done.stderr
+    if done.returncode == 3:  # no sandbox can run on this machine: say why, do not fail
+        pytest.skip(f"the judge's sandbox cannot run here: {output.strip()[-600:]}")
     grades = out / "grades.csv"
     if not grades.exists():
         raise AssertionError(f"the judge wrote no grades (exit {done.returncode}):\n{output[-4000:]}")
