@@ -14,8 +14,10 @@ def markdown(report: dict) -> str:
     lines = [
         f"## Exercise grades: {report['earned']}/{report['possible']}",
         "",
-        "A self-check, for feedback: not the official grade, which your instructor's grader "
-        "gives on fresh inputs.",
+        (
+            "A self-check, for feedback: not the official grade, which your instructor's "
+            "grader gives on fresh inputs."
+        ),
         "",
     ]
     for notebook in report["notebooks"]:

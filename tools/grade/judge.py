@@ -130,7 +130,7 @@ def grade_notebook(official: Official, learner: str, path: Path | None, options:
         return _all(result, "unreadable", "unreadable", f"The notebook could not be read: {error}")
     answers = extract.extract(official, learner_cells)
     verdict_of_rules = rules.check(official, answers)
-    result.violations = [violation.text() for violation in verdict_of_rules.violations]
+    result.violations = list(dict.fromkeys(v.text() for v in verdict_of_rules.violations))
     if verdict_of_rules.forbidden:
         result.flags.append("forbidden-call")
     checks = trusted_checks(official)
