@@ -66,9 +66,14 @@ class Sandbox:
 
     def prlimit(self) -> list[str]:
         lim = self.limits
+        processes = lim.processes
+        if os.geteuid() != 0:
+            # Without root the runner keeps the instructor's uid, whose every thread counts
+            # against RLIMIT_NPROC: allow those that exist now, plus the sandbox's share.
+            processes += _tasks_of(os.getuid())
         return [
             "prlimit", f"--cpu={lim.cpu_seconds}", f"--as={lim.memory_bytes}",
-            f"--nproc={lim.processes}", f"--fsize={lim.file_bytes}",
+            f"--nproc={processes}", f"--fsize={lim.file_bytes}",
             f"--nofile={lim.open_files}", "--core=0", "--",
         ]
 
@@ -114,6 +119,20 @@ class Sandbox:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL does not wait
             pass
+
+
+def _tasks_of(uid: int) -> int:
+    """How many threads the user ``uid`` runs now (what RLIMIT_NPROC counts)."""
+    count = 0
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":", 1) for line in status.read_text().splitlines()
+                          if ":" in line)
+            if int(fields["Uid"].split()[0]) == uid:
+                count += int(fields["Threads"])
+        except (OSError, KeyError, ValueError):
+            continue
+    return count
 
 
 def _real(path: str) -> str:
