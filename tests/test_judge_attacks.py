@@ -163,7 +163,7 @@ def _sandbox_processes() -> list[str]:
     done = subprocess.run(["ps", "-e", "-o", "uid=,pid=,args="], capture_output=True,
                           text=True, check=False)
     return [line for line in done.stdout.splitlines()
-            if line.split() and 64000 <= int(line.split()[0]) < 64100]
+            if line.split() and 64000 <= int(line.split()[0]) < 64000 + 32 * 1000]
 
 
 @pytest.fixture(scope="module")

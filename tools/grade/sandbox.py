@@ -7,8 +7,9 @@ Three modes, chosen by ``detect``:
     with read-only binds of /usr, the Python installation and the virtual environment, and the
     job folder (the runner, the rebuilt notebook, the inputs) read-only at /job; a size-limited
     tmpfs at /tmp is the only writable place; no network (only a loopback); ``--die-with-parent``
-    and ``--new-session``. Run as root, the runner drops to an unprivileged uid (64000 + the job
-    slot) inside the sandbox, so that the kernel's process limit applies to it.
+    and ``--new-session``. Run as root, the runner drops to an unprivileged uid inside the
+    sandbox (from 64000 on: a block of 32 per grader process, one per job slot), so that the
+    kernel's process limit applies to it.
 ``setpriv`` (fallback when root and bubblewrap cannot run): the runner runs as that
     unprivileged uid with the same resource limits in a fresh private folder; it can read what
     any user can read and reach the network, so the judge warns.
@@ -32,6 +33,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 BASE_UID = 64000
+# Each grader process takes its own block of uids, so that two runs at once (two test workers)
+# never share a process limit, and the setpriv fallback's final kill reaches only its own.
+UID_BLOCK = 32
+UID_BLOCKS = 1000
 INSTALL_HINT = (
     "the sandbox needs Debian's bubblewrap: `sudo apt-get install bubblewrap` (or `make "
     "grader-deps`). Where it cannot run (no user namespaces, e.g. in some containers), run the "
@@ -59,6 +64,10 @@ class Sandbox:
     mode: str  # "bwrap", "setpriv" or "none"
     python: str  # the interpreter the runner uses (the virtual environment's)
     limits: Limits
+    uid_base: int = BASE_UID + (os.getpid() % UID_BLOCKS) * UID_BLOCK
+
+    def uid(self, slot: int) -> str:
+        return str(self.uid_base + slot % UID_BLOCK)
 
     @property
     def flags(self) -> list[str]:
@@ -79,7 +88,7 @@ class Sandbox:
 
     def command(self, job_dir: Path, attempt: str, slot: int) -> tuple[list[str], dict, str]:
         """The argv, environment and working directory that start the runner."""
-        uid = str(BASE_UID + slot)
+        uid = self.uid(slot)
         drop = [
             "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
             "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--",
@@ -112,7 +121,7 @@ class Sandbox:
             pass
         if self.mode == "setpriv":
             # Processes that left the group (setsid, double fork) still have the job's uid.
-            uid = str(BASE_UID + slot)
+            uid = self.uid(slot)
             subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                             "kill", "-KILL", "-1"], capture_output=True, check=False)
         try:
