@@ -24,13 +24,13 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BOOK_SOURCES := $(wildcard *.md chapters/*.ipynb solutions/*.ipynb exercises/*.ipynb _static/* _ext/* _templates/*) \
 	_config.yml _toc.yml references.bib $(wildcard colab/*/*.ipynb)
 
-.PHONY: book test lint exercises check-exercises colab check-colab grade grade-class gradescope env browser-deps clean help
+.PHONY: book test lint exercises check-exercises colab check-colab grade grade-class gradescope env browser-deps grader-deps clean help
 
 help:
 	@echo "make book   build the course website into _build/html (EDITION=student: without solutions)"
 	@echo "make test   run every test (lint, exercises in sync, notebooks, grader, mutants, browser)"
-	@echo "make grade  grade your exercises: pytest --nbval-lax exercises/"
-	@echo "make grade-class SUBMISSIONS=dir RESULTS=dir  (instructors) grade a class with the judge"
+	@echo "make grade  self-check your exercises: pytest --nbval-lax exercises/"
+	@echo "make grade-class SUBMISSIONS=dir OUT=dir  (instructors) grade a class with the judge"
 	@echo "make gradescope  write _build/gradescope/autograder.zip for a Gradescope assignment"
 
 env: $(STAMP)
@@ -64,6 +64,12 @@ browser-deps: node_modules/.installed
 		echo "Installing Chromium for the browser tests"; \
 		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
+# The instructor's grader runs learners' code in Debian's bubblewrap sandbox (tools/grade/sandbox.py).
+grader-deps:
+	@command -v bwrap >/dev/null || { \
+		echo "Installing bubblewrap for the instructor's grader"; \
+		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap; }
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
@@ -91,16 +97,8 @@ check-colab: $(STAMP)
 	$(BIN)/python tools/make_colab.py --check
 	$(BIN)/python tools/make_architecture.py --check
 
-test: $(STAMP) $(INSTRUCTORS) browser-deps $(SITE) lint check-exercises check-colab
+test: $(STAMP) $(INSTRUCTORS) browser-deps grader-deps $(SITE) lint check-exercises check-colab
 	$(BIN)/pytest -n 2 --dist loadfile -p no:tools.nbgrade
-
-# Instructors: grade a folder of submissions (one folder per learner, e.g. from
-# `gh classroom clone student-repos`) with the judge; writes grades.csv, gradebook.csv, feedback.
-SUBMISSIONS ?= submissions
-RESULTS ?= results
-grade-class: $(STAMP)
-	$(BIN)/python -m tools.grade $(SUBMISSIONS) --out $(RESULTS) --jobs 2
-	$(BIN)/python -m tools.gradebook $(RESULTS)/grades.csv
 
 # Gradescope autograder: upload _build/gradescope/autograder.zip as the assignment's autograder.
 gradescope: $(STAMP)
@@ -108,6 +106,14 @@ gradescope: $(STAMP)
 
 grade: $(STAMP)
 	$(BIN)/pytest --nbval-lax exercises/
+
+# Instructors: grade a folder of submissions (one folder per learner, e.g. from
+# `gh classroom clone student-repos`) with the judge; writes grades.csv, gradebook.csv, feedback.
+JOBS ?= 2
+grade-class: $(STAMP) grader-deps
+	@[ -n "$(SUBMISSIONS)" ] && [ -n "$(OUT)" ] || { echo "usage: make grade-class SUBMISSIONS=dir OUT=dir [JOBS=2]"; exit 2; }
+	$(BIN)/python -m tools.grade "$(SUBMISSIONS)" --out "$(OUT)" --jobs $(JOBS)
+	$(BIN)/python -m tools.gradebook "$(OUT)/grades.csv"
 
 clean:
 	rm -rf _build grading-report.json

@@ -11,7 +11,15 @@ from pathlib import Path
 
 
 def markdown(report: dict) -> str:
-    lines = [f"## Exercise grades: {report['earned']}/{report['possible']}", ""]
+    lines = [
+        f"## Exercise grades: {report['earned']}/{report['possible']}",
+        "",
+        (
+            "A self-check, for feedback: not the official grade, which your instructor's "
+            "grader gives on fresh inputs."
+        ),
+        "",
+    ]
     for notebook in report["notebooks"]:
         lines += [
             f"### `{notebook['notebook']}`: {notebook['earned']}/{notebook['possible']}",

@@ -47,10 +47,16 @@ EXERCISE_TITLE = "# Exercises: "
 
 EXERCISE_BANNER = """\
 > **This is an exercise notebook.** Fill in every cell that says `# YOUR CODE HERE` (and delete
-> its `raise NotImplementedError()` line), run the notebook from the top, then grade yourself from
-> the repository's root with `pytest --nbval-lax exercises/{name}`.
-> Graded cells are locked: editing or deleting one scores zero for it. Worked answers are in
-> `solutions/{name}`: try first, then compare."""
+> its `raise NotImplementedError()` line), then run all the cells from the top (in Colab:
+> *Runtime > Run all*). Each graded cell prints PASSED or FAILED with a hint, and the last cell
+> shows your **self-check** score. In a clone of the repository,
+> `pytest --nbval-lax exercises/{name}` runs the same self-check from the command line.
+> The self-check is feedback for you; **the official grade is your instructor's**, from a grader
+> that runs the graded cells on fresh inputs. Graded cells are locked: the grader uses its own
+> copy of them. Worked answers are in `solutions/{name}`: try first, then compare."""
+
+HARNESS = ROOT / "tools" / "harness.py"
+SCORE_CALL = "self_check_score"
 
 
 class ExerciseError(ValueError):
@@ -129,6 +135,102 @@ def mark_cells_for_the_page(exercise: nbformat.NotebookNode) -> None:
             cell.metadata["tags"] = tags
 
 
+def is_graded_cell_format(notebook) -> bool:
+    """True for a notebook in the format of docs/graded-cells.md (a harness, run_check)."""
+    return any(
+        "harness" in cell.get("metadata", {}).get("tags", [])
+        or (is_graded(cell) and "run_check(" in cell.source)
+        for cell in notebook.cells
+    )
+
+
+def expected_score_cell(graded: list[dict]) -> str:
+    """The text the notebook's last cell must hold: one entry per graded cell, in order."""
+    entries = [f"{json.dumps(cell['grade_id'])}: {cell['points']!r}" for cell in graded]
+    one_line = f"{SCORE_CALL}({{{', '.join(entries)}}})"
+    if len(one_line) <= 84:
+        return one_line
+    body = "".join(f"        {entry},\n" for entry in entries)
+    return f"{SCORE_CALL}(\n    {{\n{body}    }}\n)"
+
+
+def _run_check_id(source: str):
+    """The grade id of the cell's one ``run_check("<id>", ...)``, or why there is none."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as error:
+        return None, f"does not parse: {error}"
+    calls = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "run_check"
+    ]
+    if len(calls) != 1:
+        return None, f"calls run_check {len(calls)} times (once, as its last statement)"
+    first = calls[0].args[0] if calls[0].args else None
+    if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
+        return None, "passes run_check a grade id that is not a string literal"
+    return first.value, None
+
+
+def _score_entries(source: str):
+    """The (grade id, points) pairs of a ``self_check_score({...})`` cell, or None."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    if len(tree.body) != 1 or not isinstance(tree.body[0], ast.Expr):
+        return None
+    call = tree.body[0].value
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == SCORE_CALL):
+        return None
+    if len(call.args) != 1 or call.keywords or not isinstance(call.args[0], ast.Dict):
+        return None
+    try:
+        return [(ast.literal_eval(k), ast.literal_eval(v)) for k, v in zip(call.args[0].keys, call.args[0].values)]
+    except ValueError:
+        return None
+
+
+def check_graded_cell_format(solution, name: str, graded: list[dict]) -> None:
+    """Raise ExerciseError where the notebook breaks docs/graded-cells.md: a harness cell that
+    is not tools/harness.py, a run_check id that is not the cell's grade_id, a last cell whose
+    self_check_score dict is not the graded cells' ids and points in order."""
+    if not is_graded_cell_format(solution):
+        return
+    harness = [cell for cell in solution.cells if "harness" in cell.metadata.get("tags", [])]
+    if len(harness) != 1:
+        raise ExerciseError(f"{name}: needs exactly one code cell tagged 'harness', found {len(harness)}")
+    if normalise_source(harness[0].source) != normalise_source(HARNESS.read_text(encoding="utf-8")):
+        raise ExerciseError(
+            f"{name}: the harness cell differs from tools/harness.py; paste the file's text into "
+            "the cell tagged 'harness' unchanged"
+        )
+    for index, cell in enumerate(solution.cells):
+        if not is_graded(cell):
+            continue
+        grade_id = cell.metadata["nbgrader"].get("grade_id")
+        found, problem = _run_check_id(cell.source)
+        if problem:
+            raise ExerciseError(f"{name}, cell {index}: graded cell {grade_id!r} {problem}")
+        if found != grade_id:
+            raise ExerciseError(
+                f"{name}, cell {index}: run_check({found!r}, ...) in the graded cell whose "
+                f"grade_id is {grade_id!r}; they must be the same"
+            )
+    code = [cell for cell in solution.cells if cell.cell_type == "code"]
+    wanted = [(cell["grade_id"], cell["points"]) for cell in graded]
+    if not code or _score_entries(code[-1].source) != wanted:
+        raise ExerciseError(
+            f"{name}: the last code cell must be exactly\n{expected_score_cell(graded)}\n"
+            "(one entry per graded cell, in notebook order, with its points)"
+        )
+
+
 def make_exercise(solution: nbformat.NotebookNode, name: str) -> tuple[nbformat.NotebookNode, list[dict]]:
     """Return the exercise notebook and its list of graded cells."""
     exercise = copy.deepcopy(solution)
@@ -160,6 +262,7 @@ def make_exercise(solution: nbformat.NotebookNode, name: str) -> tuple[nbformat.
             cell.source = strip_solutions(cell.source, where)
     if not graded:
         raise ExerciseError(f"{name}: no graded cells")
+    check_graded_cell_format(solution, name, graded)
     title = exercise.cells[0]
     if title.cell_type != "markdown" or not title.source.startswith(SOLUTION_TITLE):
         raise ExerciseError(f"{name}: the first cell must be the title '{SOLUTION_TITLE}<topic>'")

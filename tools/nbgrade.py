@@ -12,6 +12,14 @@ by ``tools/make_exercises.py``), not against whatever the notebook now claims:
 
 At the end of the run it prints one table per notebook, writes a JSON report
 (``--grade-report``), and makes ``SCORE earned/possible`` the very last line of the output.
+
+This is the learner's **self-check**, for feedback; it says so in its output. It runs in the
+learner's own kernel, so it cannot be the official grade: that comes from the instructor's
+grader, ``python -m tools.grade`` (see instructors.md), which decides every verdict in a separate
+process on fresh inputs.
+
+Under pytest-xdist (``-n 2``) every cell of a notebook must run in the same kernel, so the plugin
+makes ``--dist load`` (xdist's default) group the tests by file, as ``--dist loadfile`` does.
 """
 
 from __future__ import annotations
@@ -31,6 +39,12 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 EXCEPTION_LINE = re.compile(r"^(?:[A-Za-z_][\w.]*)?(?:Error|Exception|Interrupt|Exit|Warning)\b:?")
 PROPERTY = "nbgrade"
 MESSAGE_LIMIT = 600
+
+
+SELF_CHECK_NOTE = (
+    "This is a SELF-CHECK, for feedback: not the official grade. Your instructor grades with "
+    "`python -m tools.grade`, on fresh inputs."
+)
 
 
 class KernelDied(RuntimeError):
@@ -57,6 +71,17 @@ def pytest_configure(config):
     os.environ["ATTENTION_SELF_CHECK"] = "raise"
     _make_nbval_notice_dead_kernels()
     config.pluginmanager.register(Grader(config), "nbgrade-grader")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Keep each notebook on one worker: its cells share one kernel, so splitting them (xdist's
+    default ``--dist load``) would run later cells without the earlier ones."""
+    if config.getvalue("dist") not in ("load", "worksteal"):
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    return LoadFileScheduling(config, log)
 
 
 def _make_nbval_notice_dead_kernels():
@@ -104,7 +129,7 @@ def failure_message(text: str) -> tuple[str, str]:
     if "Timeout of" in text:
         found = re.search(r"Timeout of [\d.]+ seconds exceeded[^\n]*", text)
         return "timeout", (found.group(0) if found else "The cell ran too long.") + " Is there an endless loop?"
-    if re.search(r"^NotImplementedError\b", text, re.MULTILINE):
+    if re.search(r"^NotImplementedError\b", text, re.MULTILINE) or "not attempted yet:" in text:
         return "not attempted", (
             "NotImplementedError: a function this cell calls is still the stub. Write it in the cell "
             "marked YOUR CODE HERE and delete its `raise NotImplementedError()` line."
@@ -248,7 +273,7 @@ class Grader:
         if not results:
             return
         write = terminalreporter.write_line
-        terminalreporter.section("grades")
+        terminalreporter.section("self-check (not the official grade)")
         unattempted = False
         for result in results:
             write(f"{result['notebook']}")
@@ -266,6 +291,7 @@ class Grader:
         if unattempted:
             write("'not attempted': the cell calls a function that still raises NotImplementedError. Write it")
             write("where it says YOUR CODE HERE and delete the `raise NotImplementedError()` line.")
+        write(SELF_CHECK_NOTE)
 
     def pytest_unconfigure(self, config):
         """The very last line of the run: the total score, for people and scripts alike."""
@@ -278,6 +304,7 @@ class Grader:
         earned = sum(result["earned"] for result in results)
         possible = sum(result["possible"] for result in results)
         where = results[0]["notebook"] if len(results) == 1 else f"total over {len(results)} notebooks"
+        reporter.write_line("SELF-CHECK, not the official grade:")
         reporter.write_line(f"SCORE {_number(earned)}/{_number(possible)}  ({where})")
 
     def pytest_sessionfinish(self, session):
@@ -288,6 +315,8 @@ class Grader:
         if not results or str(target).lower() == "none":
             return
         report = {
+            "kind": "self-check",
+            "note": SELF_CHECK_NOTE,
             "earned": sum(result["earned"] for result in results),
             "possible": sum(result["possible"] for result in results),
             "notebooks": results,

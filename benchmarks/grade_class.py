@@ -1,0 +1,86 @@
+"""How long the instructor's grader takes for a class: 20 learners x the course's notebooks.
+
+Builds a class from this checkout's solutions and blank exercises (learner i hands in the
+solution of notebook j when i + j is even, the blank exercise otherwise), grades it with
+``python -m tools.grade --jobs 2`` and prints the wall time and the scores it saw. The target
+is at most 6 minutes for 20 learners x 5 notebooks on a 2-core laptop.
+
+    .venv/bin/python benchmarks/grade_class.py [--learners 20] [--jobs 2] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tools.grade.official import official_exercises
+
+
+def build_class(folder: Path, learners: int, names: list[str], course: Path = ROOT
+                ) -> dict[tuple[str, str], str]:
+    expected = {}
+    for i in range(learners):
+        learner = f"learner{i:02d}"
+        for j, name in enumerate(names):
+            solved = (i + j) % 2 == 0
+            source = course / ("solutions" if solved else "exercises") / name
+            target = folder / learner / "exercises" / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(source, target)
+            expected[(learner, name)] = "solution" if solved else "blank"
+    return expected
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--learners", type=int, default=20)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--keep", type=Path, default=None, help="keep the class and results here")
+    parser.add_argument("--course", type=Path, default=ROOT,
+                        help="a checkout with solutions/ and exercises/ (default: this one)")
+    args = parser.parse_args(argv)
+    officials, skipped = official_exercises(args.course)
+    for name, why in skipped.items():
+        print(f"skipping {name}: {why}")
+    if not officials:
+        print("no exercise is in the graded-cell format yet")
+        return 1
+    names = [official.name for official in officials]
+    work = args.keep or Path(tempfile.mkdtemp(prefix="grade-class-"))
+    expected = build_class(work / "submissions", args.learners, names, args.course)
+    load = os.getloadavg()[0]
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "tools.grade", str(work / "submissions"), "--out",
+         str(work / "results"), "--jobs", str(args.jobs), "--course", str(args.course)],
+        cwd=ROOT, check=False,
+    )
+    seconds = time.monotonic() - started
+    with (work / "results" / "grades.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    full = sum(1 for r in rows if expected[(r["learner"], r["notebook"])] == "solution"
+               and r["earned"] == r["possible"])
+    zero = sum(1 for r in rows if expected[(r["learner"], r["notebook"])] == "blank"
+               and float(r["earned"]) == 0)
+    print(f"{args.learners} learners x {len(names)} notebooks, --jobs {args.jobs}: "
+          f"{seconds:.0f} s wall ({seconds / 60:.1f} min), exit {done.returncode}; "
+          f"solutions at full marks {full}/{sum(v == 'solution' for v in expected.values())}, "
+          f"blanks at 0 {zero}/{sum(v == 'blank' for v in expected.values())}; "
+          f"load average before {load:.1f} on {os.cpu_count()} cores")
+    if args.keep is None:
+        shutil.rmtree(work, ignore_errors=True)
+    return done.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())

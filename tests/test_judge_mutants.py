@@ -1,0 +1,74 @@
+"""The judge and the self-check agree on every mutant (tests/mutants/NN_topic.yaml) of every
+chapter in the graded-cell format: the same verdict per graded cell on the notebook's own
+inputs, and the judge never gives a point the self-check withholds (it may give fewer, where
+its fresh inputs expose the mistake). One judge run, ``--jobs 2``, grades all the mutants as a
+class; each learner's self-check is what its sandboxed notebook reported in that same run.
+Each mutant must also lose points, with the judge and in the self-check, in the cells its
+``catches`` names: what tests/test_mutants.py checks through nbval, from the same run.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from tests.helpers import SOLUTIONS
+from tests.judge_helpers import (
+    converted_solutions,
+    make_course,
+    run_judge,
+    write_notebook,
+)
+from tests.test_mutants import apply, load
+
+# Time limits for a loaded test machine: a limit hit by a correct solution is a flaky test.
+GENEROUS = ("--cell-timeout", "300", "--check-timeout", "120", "--notebook-timeout", "3600")
+FOLDER = Path(os.environ.get("JUDGE_SOLUTIONS", SOLUTIONS))
+READY, _ = converted_solutions(FOLDER)
+MUTANTS = [(name, mutant) for name in READY for mutant in load(Path(name).stem)]
+
+
+def _learner(name: str, mutant: dict) -> str:
+    return f"{Path(name).stem}--{mutant['id']}"
+
+
+@pytest.fixture(scope="module")
+def graded_mutants(tmp_path_factory):
+    if not MUTANTS:
+        pytest.skip("no chapter in the graded-cell format has mutants yet")
+    base = tmp_path_factory.mktemp("mutants")
+    course = make_course(base / "course", {name: FOLDER / name for name in READY})
+    subs = base / "submissions"
+    for name, mutant in MUTANTS:
+        notebook = nbformat.read(FOLDER / name, as_version=4)
+        apply(notebook, mutant, name)
+        write_notebook(notebook, subs / _learner(name, mutant) / name)
+    names = sorted({name for name, _ in MUTANTS})
+    extra = [argument for name in names for argument in ("--notebook", name)]
+    return run_judge(subs, base / "results", course, "--jobs", "2", *GENEROUS, *extra, timeout=7200)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "mutant"), MUTANTS,
+                         ids=[f"{Path(n).stem}:{m['id']}" for n, m in MUTANTS])
+def test_judge_agrees_with_the_self_check_on_the_mutant(graded_mutants, name, mutant):
+    learner = _learner(name, mutant)
+    cells = graded_mutants.cells(learner, name)
+    for grade_id, cell in cells.items():
+        assert cell["self_check"] is not None, f"{grade_id}: the self-check did not report"
+        assert cell["visible"] == cell["self_check"][0], (grade_id, cell)
+        if cell["earned"]:
+            assert cell["self_check"][0], f"{grade_id}: the judge gave points the self-check did not"
+    lost = {grade_id for grade_id, cell in cells.items() if cell["earned"] < cell["points"]}
+    assert lost, f"the judge gives mutant {mutant['id']} full marks"
+    # (A `catches` entry that names no graded cell is test_mutants.py's to report.)
+    missed = (set(mutant.get("catches", [])) & set(cells)) - lost
+    assert not missed, f"mutant {mutant['id']} should lose {sorted(missed)} with the judge"
+    # What tests/test_mutants.py asks of the learner's self-check, from this same run.
+    self_failed = {grade_id for grade_id, cell in cells.items() if not cell["self_check"][0]}
+    assert self_failed, f"the self-check gives mutant {mutant['id']} full marks"
+    missed = (set(mutant.get("catches", [])) & set(cells)) - self_failed
+    assert not missed, f"mutant {mutant['id']} should fail {sorted(missed)} in the self-check"

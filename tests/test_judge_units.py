@@ -1,0 +1,252 @@
+"""The judge's small steps on their own: the codec (data only, never pickle), the rules (what
+they forbid, and no false alarm on any official answer), extraction, and the format checks of
+tools/make_exercises.py."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+import torch
+
+from tests.helpers import FIXTURES, ROOT, SOLUTIONS
+from tests.judge_helpers import converted_solutions, make_course
+from tools.grade import codec, extract, rules
+from tools.grade.official import read_official
+from tools.make_exercises import ExerciseError, make_exercise
+
+READY, _ = converted_solutions()
+
+
+# -- codec -----------------------------------------------------------------------------------
+def test_codec_round_trip_keeps_types_dtypes_and_values():
+    data = {
+        "none": None, "flag": True, "big": 2**100, "nan": float("nan"), "inf": -float("inf"),
+        "z": 1 + 2j, "text": "héllo", "scalar": np.float32(1.5), "int": np.int64(7),
+        "array": np.arange(6, dtype=np.int16).reshape(2, 3)[:, ::2],
+        "bools": np.array([True, False]), "strings": np.array(["a", "bc"]),
+        "tensor": torch.arange(4, dtype=torch.float32).reshape(2, 2),
+        "bf16": torch.tensor([1.5, -2.0], dtype=torch.bfloat16),
+        "grad": torch.ones(2, dtype=torch.float64, requires_grad=True),
+        "dtype": torch.float16, "nested": [(1, [2.5]), {"k": ()}],
+    }
+    back = codec.decode(codec.encode(data))
+    assert back.keys() == data.keys()
+    assert back["big"] == 2**100 and np.isnan(back["nan"]) and back["inf"] == -float("inf")
+    assert type(back["scalar"]) is np.float32 and back["scalar"] == 1.5
+    assert back["array"].dtype == np.int16 and np.array_equal(back["array"], data["array"])
+    assert back["strings"].tolist() == ["a", "bc"]
+    assert back["tensor"].dtype == torch.float32 and torch.equal(back["tensor"], data["tensor"])
+    assert back["bf16"].dtype == torch.bfloat16 and torch.equal(back["bf16"], data["bf16"])
+    assert back["grad"].requires_grad and back["dtype"] is torch.float16
+    assert back["nested"] == [(1, [2.5]), {"k": ()}]
+
+
+def test_results_see_numpy_scalars_as_the_harness_does():
+    assert codec.decode(codec.encode(np.float64(2.0), result=True)).shape == ()
+    assert isinstance(codec.decode(codec.encode(np.float64(2.0), result=True)), np.ndarray)
+
+
+@pytest.mark.parametrize("bad", [
+    object(), np.array([object()], dtype=object), {1: 2}, lambda: 0, type("Float", (), {})(),
+])
+def test_codec_refuses_what_is_not_data(bad):
+    with pytest.raises(codec.CodecError):
+        codec.encode(bad)
+
+
+def test_codec_refuses_deep_nesting():
+    nested = []
+    for _ in range(30):
+        nested = [nested]
+    with pytest.raises(codec.CodecError):
+        codec.encode(nested)
+
+
+class _Payload:
+    def __reduce__(self):
+        return (Path.touch, (Path(self.canary),))
+
+
+def test_decoding_never_unpickles(tmp_path):
+    _Payload.canary = str(tmp_path / "unpickled")
+    buffer = io.BytesIO()
+    np.savez(buffer, skeleton=np.frombuffer(b'["ndarray", "a0"]', dtype=np.uint8),
+             a0=np.array([_Payload()], dtype=object))
+    with pytest.raises(codec.CodecError):
+        codec.decode(buffer.getvalue())
+    assert not (tmp_path / "unpickled").exists()
+
+
+def test_decoding_refuses_malformed_and_compressed_blobs():
+    for blob in [b"", b"PK\x03\x04garbage", b"\x80\x04K\x01."]:
+        with pytest.raises(codec.CodecError):
+            codec.decode(blob)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, skeleton=np.frombuffer(b'["none"]', dtype=np.uint8))
+    with pytest.raises(codec.CodecError):
+        codec.decode(buffer.getvalue())
+    for skeleton in [b'["ndarray", "a9"]', b'{"x": 1}', b'["int", 5]', b'["tensor", "a0"]']:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("skeleton.npy", _npy(np.frombuffer(skeleton, dtype=np.uint8)))
+        with pytest.raises(codec.CodecError):
+            codec.decode(buffer.getvalue())
+
+
+def _npy(array) -> bytes:
+    out = io.BytesIO()
+    np.save(out, array)
+    return out.getvalue()
+
+
+# -- rules -----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def toy_official(tmp_path_factory):
+    course = make_course(tmp_path_factory.mktemp("rules"), {"00_toy.ipynb": FIXTURES / "00_toy.ipynb"})
+    return read_official(course / "exercises" / "00_toy.ipynb")
+
+
+def _answers_with(official, mean_square_cell: str):
+    solution = extract.read_code_cells(FIXTURES / "00_toy.ipynb")
+    answers = extract.extract(official, solution)
+    index = next(c.index for c in official.answers if "def mean_square" in c.source)
+    answers[index] = mean_square_cell
+    return answers
+
+
+RULE_CASES = [
+    ("return float(np.mean(np.asarray(x) ** 2))", False),
+    ("return float(math.fsum(v * v for v in x) / len(x))", False),
+    ("import itertools\n    return float(np.mean(np.asarray(x) ** 2))", False),
+    ("return eval('1')", True),
+    ("return getattr(np, 'mean')(np.asarray(x) ** 2)", False),
+    ("name = 'mean'\n    return getattr(np, name)(x)", True),
+    ("return np.__dict__['mean'](x)", True),
+    ("return x.__class__", True),
+    ("import os\n    return 0.0", True),
+    ("from os import path\n    return 0.0", True),
+    ("import scipy\n    return 0.0", True),
+    ("return np._core.multiarray.dot(x, x) / len(x)", True),
+    ("np.mean = len\n    return 0.0", True),
+    ("return torch.mean(torch.as_tensor(x) ** 2).item()", True),
+    ("import torch as tt\n    return tt.mean(tt.as_tensor(x) ** 2).item()", True),
+    ("return globals()['np'].mean(x)", True),
+    ("return reference_mean_square(x)", True),
+    ("SELF_CHECK.clear()\n    return 0.0", True),
+    ("return open('/etc/passwd').read()", True),
+    ("return vars(np)['mean'](x)", True),
+    ("del x.forward\n    return 0.0", True),
+    ("delattr(x, 'forward')\n    return 0.0", True),
+    ("y = {'a': 1}\n    del y['a']\n    return 0.0", False),
+    ("outcome = float(np.mean(np.asarray(x) ** 2))\n    return outcome", False),
+]
+
+
+@pytest.mark.parametrize(("body", "forbidden"), RULE_CASES, ids=[c[0][:40] for c in RULE_CASES])
+def test_rules_on_mean_square(toy_official, body, forbidden):
+    cell = f"def mean_square(x):\n    {body}\n"
+    report = rules.check(toy_official, _answers_with(toy_official, cell))
+    assert ("mean-square-value" in report.forbidden) == forbidden, report.violations
+
+
+def test_harness_names_cannot_be_rebound(toy_official):
+    cell = "def mean_square(x):\n    return 0.0\n\n\ndef check_close(*a, **k):\n    pass\n"
+    report = rules.check(toy_official, _answers_with(toy_official, cell))
+    assert set(report.forbidden) == {"mean-square-value", "double-value"}
+
+
+def test_the_torch_ban_follows_the_code_into_other_cells(toy_official):
+    solution = extract.read_code_cells(FIXTURES / "00_toy.ipynb")
+    answers = extract.extract(toy_official, solution)
+    double, square = (next(c.index for c in toy_official.answers if f"def {f}" in c.source)
+                      for f in ("double", "mean_square"))
+    answers[double] += "\n\ndef helper(x):\n    return torch.mean(torch.as_tensor(x) ** 2)\n"
+    answers[square] = "def mean_square(x):\n    return float(helper(x))\n"
+    report = rules.check(toy_official, answers)
+    assert set(report.forbidden) == {"mean-square-value"}, report.forbidden
+
+
+@pytest.mark.parametrize("name", READY or ["none"])
+def test_no_official_answer_breaks_its_own_rules(tmp_path, name):
+    """The solutions, and the exercises' stubs, pass the rules: no false alarms."""
+    if name == "none":
+        pytest.skip("no chapter in the graded-cell format yet")
+    course = make_course(tmp_path, {name: SOLUTIONS / name})
+    official = read_official(course / "exercises" / name)
+    for source in (SOLUTIONS / name, course / "exercises" / name):
+        answers = extract.extract(official, extract.read_code_cells(source))
+        report = rules.check(official, answers)
+        assert not report.violations, [v.text() for v in report.violations]
+
+
+# -- extraction ------------------------------------------------------------------------------
+def test_only_answer_cells_cross(toy_official):
+    notebook = json.loads((FIXTURES / "00_toy.ipynb").read_text())
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "code" and "run_check" in "".join(cell["source"]):
+            cell["source"] = "SELF_CHECK['x'] = (True, '')"
+    cells = [(c.get("id"), "".join(c["source"])) for c in notebook["cells"] if c["cell_type"] == "code"]
+    answers = extract.extract(toy_official, cells)
+    assert set(answers) == {cell.index for cell in toy_official.answers}
+    assert all("SELF_CHECK" not in text for text in answers.values())
+
+
+def test_unreadable_notebooks(tmp_path):
+    for text in ["{", "[]", '{"cells": 3}', '{"cells": [{"cell_type": "code", "source": 5}]}']:
+        (tmp_path / "x.ipynb").write_text(text)
+        with pytest.raises(extract.Unreadable):
+            extract.read_code_cells(tmp_path / "x.ipynb")
+
+
+# -- make_exercises' format checks --------------------------------------------------------------
+def _toy():
+    return nbformat.read(FIXTURES / "00_toy.ipynb", as_version=4)
+
+
+def test_make_exercises_accepts_the_toy():
+    make_exercise(_toy(), "00_toy.ipynb")
+
+
+def test_make_exercises_refuses_a_changed_harness():
+    notebook = _toy()
+    harness = next(c for c in notebook.cells if "harness" in c.metadata.get("tags", []))
+    harness.source = harness.source.replace("atol=atol", "atol=1.0")
+    with pytest.raises(ExerciseError, match="differs from tools/harness.py"):
+        make_exercise(notebook, "00_toy.ipynb")
+
+
+def test_make_exercises_refuses_a_run_check_id_that_is_not_the_grade_id():
+    notebook = _toy()
+    graded = next(c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade"))
+    graded.source = graded.source.replace('run_check("mean-square-value"', 'run_check("other"')
+    with pytest.raises(ExerciseError, match="run_check\\('other', ...\\).*'mean-square-value'"):
+        make_exercise(notebook, "00_toy.ipynb")
+
+
+def test_make_exercises_prints_the_right_score_cell():
+    notebook = _toy()
+    notebook.cells[-1].source = 'self_check_score({"mean-square-value": 2})'
+    with pytest.raises(ExerciseError) as raised:
+        make_exercise(notebook, "00_toy.ipynb")
+    assert 'self_check_score({"mean-square-value": 2, "double-value": 3})' in str(raised.value)
+
+
+def test_the_banner_works_in_colab_too():
+    exercise, _ = make_exercise(_toy(), "00_toy.ipynb")
+    banner = exercise.cells[1].source
+    assert "Run all" in banner and "self-check" in banner
+    assert "pytest --nbval-lax exercises/00_toy.ipynb" in banner
+    assert "official grade" in banner and "grade yourself" not in banner
+
+
+def test_the_harness_file_is_what_the_docs_say(tmp_path):
+    text = (ROOT / "docs" / "graded-cells.md").read_text()
+    for name in ["run_check", "check_close", "check_equal", "expect_error", "outcome", "to_data",
+                 "self_check_score"]:
+        assert name in text and f"def {name}(" in (ROOT / "tools" / "harness.py").read_text()

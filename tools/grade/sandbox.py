@@ -1,0 +1,260 @@
+"""Step 6, sandbox: where the runner (and with it the learner's code) runs.
+
+Three modes, chosen by ``detect``:
+
+``bwrap`` (the default, Debian's ``bubblewrap``): new PID, network, IPC, UTS and cgroup
+    namespaces (as an ordinary user also a user namespace: ``--unshare-all``); an empty root
+    with read-only binds of /usr, the Python installation and the virtual environment, and the
+    job folder (the runner, the rebuilt notebook, the inputs) read-only at /job; a size-limited
+    tmpfs at /tmp is the only writable place; no network (only a loopback); ``--die-with-parent``
+    and ``--new-session``. Run as root, the runner drops to an unprivileged uid inside the
+    sandbox (from 64000 on: a block of 32 per grader process, one per job slot), so that the
+    kernel's process limit applies to it.
+``setpriv`` (fallback when root and bubblewrap cannot run): the runner runs as that
+    unprivileged uid with the same resource limits in a fresh private folder; it can read what
+    any user can read and reach the network, so the judge warns.
+``none`` (only with ``--unsafe-no-sandbox``): resource limits only; rows are flagged
+    ``unsandboxed``.
+
+In every mode ``prlimit`` limits CPU time, address space, processes, file size and open files,
+the judge enforces wall-clock limits, and at the end the whole process group (in ``bwrap`` mode
+the whole PID namespace) is killed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+BASE_UID = 64000
+# Each grader process takes its own block of uids, so that two runs at once (two test workers)
+# never share a process limit, and the setpriv fallback's final kill reaches only its own.
+UID_BLOCK = 32
+UID_BLOCKS = 1000
+INSTALL_HINT = (
+    "the sandbox needs Debian's bubblewrap: `sudo apt-get install bubblewrap` (or `make "
+    "grader-deps`). Where it cannot run (no user namespaces, e.g. in some containers), run the "
+    "grader as root to use the setpriv fallback, or pass --unsafe-no-sandbox to grade without a "
+    "sandbox (rows are then flagged 'unsandboxed')."
+)
+
+
+class SandboxUnavailable(RuntimeError):
+    pass
+
+
+@dataclass
+class Limits:
+    cpu_seconds: int = 900
+    memory_bytes: int = 6 * 2**30
+    processes: int = 256
+    file_bytes: int = 64 * 2**20
+    open_files: int = 256
+    tmpfs_bytes: int = 256 * 2**20
+
+
+@dataclass
+class Sandbox:
+    mode: str  # "bwrap", "setpriv" or "none"
+    python: str  # the interpreter the runner uses (the virtual environment's)
+    limits: Limits
+    uid_base: int = BASE_UID + (os.getpid() % UID_BLOCKS) * UID_BLOCK
+
+    def uid(self, slot: int) -> str:
+        return str(self.uid_base + slot % UID_BLOCK)
+
+    @property
+    def flags(self) -> list[str]:
+        return ["unsandboxed"] if self.mode == "none" else []
+
+    def prlimit(self) -> list[str]:
+        lim = self.limits
+        processes = lim.processes
+        if os.geteuid() != 0:
+            # Without root the runner keeps the instructor's uid, whose every thread counts
+            # against RLIMIT_NPROC: allow those that exist now, plus the sandbox's share.
+            processes += _tasks_of(os.getuid())
+        return [
+            "prlimit", f"--cpu={lim.cpu_seconds}", f"--as={lim.memory_bytes}",
+            f"--nproc={processes}", f"--fsize={lim.file_bytes}",
+            f"--nofile={lim.open_files}", "--core=0", "--",
+        ]
+
+    def command(self, job_dir: Path, attempt: str, slot: int) -> tuple[list[str], dict, str]:
+        """The argv, environment and working directory that start the runner."""
+        uid = self.uid(slot)
+        drop = [
+            "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+            "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--",
+        ]
+        environment = {
+            "HOME": "/tmp", "PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg",
+            "MPLCONFIGDIR": "/tmp/.matplotlib", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1", "PYTHONHASHSEED": "0",
+            "LC_ALL": "C.UTF-8",
+        }
+        if self.mode == "bwrap":
+            runner = ["/job/runner.py", "/job", attempt]
+            as_root = os.geteuid() == 0
+            argv = self.prlimit() + ["bwrap"] + _bwrap_arguments(job_dir, self, as_root)
+            argv += (drop if as_root else []) + [self.python, "-I", *runner]
+            return argv, environment, "/"
+        work = Path(tempfile.mkdtemp(prefix="judge-scratch-"))
+        runner = [str(job_dir / "runner.py"), str(job_dir), attempt]
+        environment.update(HOME=str(work), MPLCONFIGDIR=str(work / ".matplotlib"), TMPDIR=str(work))
+        if self.mode == "setpriv":
+            os.chown(work, int(uid), int(uid))
+            return self.prlimit() + drop + [self.python, "-I", *runner], environment, str(work)
+        return self.prlimit() + [self.python, "-I", *runner], environment, str(work)
+
+    def kill(self, process: subprocess.Popen, slot: int) -> None:
+        """End the runner and everything it started."""
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        if self.mode == "setpriv":
+            # Processes that left the group (setsid, double fork) still have the job's uid.
+            uid = self.uid(slot)
+            subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                            "kill", "-KILL", "-1"], capture_output=True, check=False)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL does not wait
+            pass
+
+
+def _tasks_of(uid: int) -> int:
+    """How many threads the user ``uid`` runs now (what RLIMIT_NPROC counts)."""
+    count = 0
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":", 1) for line in status.read_text().splitlines()
+                          if ":" in line)
+            if int(fields["Uid"].split()[0]) == uid:
+                count += int(fields["Threads"])
+        except (OSError, KeyError, ValueError):
+            continue
+    return count
+
+
+def _real(path: str) -> str:
+    return os.path.realpath(path)
+
+
+def _bwrap_arguments(job_dir: Path, sandbox: Sandbox, as_root: bool) -> list[str]:
+    if as_root:
+        # A user namespace created by root keeps uid 0 outside, which the process limit
+        # ignores; so every other namespace, and the runner drops to an unprivileged uid.
+        arguments = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+                     "--unshare-cgroup-try", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    else:
+        arguments = ["--unshare-all"]
+    arguments += ["--die-with-parent", "--new-session", "--hostname", "sandbox", "--clearenv"]
+    arguments += ["--ro-bind", "/usr", "/usr"]
+    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        path = Path("/") / name
+        if path.is_symlink():
+            arguments += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            arguments += ["--ro-bind", str(path), str(path)]
+    for name in ("/etc/ld.so.cache", "/etc/fonts", "/etc/localtime", "/etc/alternatives"):
+        arguments += ["--ro-bind-try", name, name]
+    made = {"/", "/usr", "/tmp", "/proc", "/dev", "/job"}
+    binds = sorted({_real(sys.prefix), _real(sys.base_prefix), _real(sys.exec_prefix),
+                    _real(sys.base_exec_prefix)})
+    for path in binds:
+        if path.startswith("/usr/") or path == "/usr":
+            continue
+        parts = Path(path).parts
+        for depth in range(2, len(parts)):
+            parent = str(Path(*parts[:depth]))
+            if parent not in made:
+                made.add(parent)
+                arguments += ["--perms", "0755", "--dir", parent]
+        arguments += ["--ro-bind", path, path]
+    arguments += ["--ro-bind", str(job_dir), "/job", "--proc", "/proc", "--dev", "/dev"]
+    arguments += ["--perms", "1777", "--size", str(sandbox.limits.tmpfs_bytes), "--tmpfs", "/tmp"]
+    arguments += ["--chdir", "/tmp"]
+    for key, value in {
+        "HOME": "/tmp", "PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": "/tmp/.matplotlib", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+        "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1", "PYTHONHASHSEED": "0",
+        "LC_ALL": "C.UTF-8",
+    }.items():
+        arguments += ["--setenv", key, value]
+    arguments += ["--"]
+    return arguments
+
+
+def _python() -> str:
+    """The virtual environment's interpreter, by its real path (the sandbox has no symlinked
+    checkout)."""
+    executable = Path(sys.prefix) / "bin" / "python"
+    if not executable.exists():
+        executable = Path(sys.executable)
+    parent = _real(str(executable.parent))
+    return str(Path(parent) / executable.name)
+
+
+def _probe(sandbox: Sandbox) -> str | None:
+    """Run a trivial program in the sandbox; None when it works, else what went wrong."""
+    job = Path(tempfile.mkdtemp(prefix="judge-probe-"))
+    try:
+        (job / "runner.py").write_text("import numpy\nprint('sandbox-ok')\n")
+        job.chmod(0o755)
+        (job / "runner.py").chmod(0o644)
+        argv, environment, cwd = sandbox.command(job, "none", 0)
+        done = subprocess.run(argv, env=environment, cwd=cwd, capture_output=True, text=True,
+                              timeout=120, check=False, stdin=subprocess.DEVNULL)
+        if "sandbox-ok" in done.stdout:
+            return None
+        return (done.stderr or done.stdout).strip()[-500:] or f"exit status {done.returncode}"
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return str(error)
+    finally:
+        shutil.rmtree(job, ignore_errors=True)
+
+
+def detect(requested: str = "auto", limits: Limits | None = None) -> tuple[Sandbox, list[str]]:
+    """The sandbox to use and the warnings to print; SandboxUnavailable when there is none."""
+    limits = limits or Limits()
+    python = _python()
+    warnings: list[str] = []
+    if shutil.which("prlimit") is None:
+        raise SandboxUnavailable("prlimit (util-linux) is missing; " + INSTALL_HINT)
+    if requested == "none":
+        return Sandbox("none", python, limits), [
+            (
+                "--unsafe-no-sandbox: the learners' code runs with resource limits only; "
+                "every row is flagged 'unsandboxed'. Use this only for code you trust."
+            )
+        ]
+    if requested in ("auto", "bwrap"):
+        if shutil.which("bwrap") is None:
+            problem = "bwrap is not installed"
+        else:
+            problem = _probe(Sandbox("bwrap", python, limits))
+        if problem is None:
+            return Sandbox("bwrap", python, limits), warnings
+        if requested == "bwrap" or os.geteuid() != 0:
+            raise SandboxUnavailable(f"bubblewrap cannot run here ({problem}); {INSTALL_HINT}")
+        warnings.append(f"bubblewrap cannot run here ({problem}); falling back to setpriv.")
+    if os.geteuid() != 0:
+        raise SandboxUnavailable("the setpriv fallback needs root; " + INSTALL_HINT)
+    sandbox = Sandbox("setpriv", python, limits)
+    problem = _probe(sandbox)
+    if problem is not None:
+        raise SandboxUnavailable(f"the setpriv fallback cannot run either ({problem}); "
+                                 + INSTALL_HINT)
+    warnings.append(
+        "sandbox: setpriv fallback (an unprivileged uid and resource limits, no namespaces): "
+        "the learners' code can read world-readable files and reach the network."
+    )
+    return sandbox, warnings
