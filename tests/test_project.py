@@ -79,7 +79,8 @@ def test_notebook_is_clean_and_self_contained(path):
     assert not re.search(r"^\s*(from|import)\s+(tools|tests)\b", code, re.MULTILINE), f"{path.name} imports the repo"
     assert "sys.path" not in code, f"{path.name} edits sys.path: notebooks must run alone in Colab"
     if "torch" in code:
-        assert "torch.manual_seed(" in code, f"{path.name} uses torch without torch.manual_seed"
+        # torch.manual_seed(...), or manual_seed(...) imported from torch
+        assert re.search(r"(?<![\w.])(torch\.)?manual_seed\(", code), f"{path.name} uses torch without torch.manual_seed"
     if "np.random" in code or "default_rng" in code:
         assert "default_rng(" in code, f"{path.name} uses NumPy randomness without a seeded default_rng"
         assert not re.search(r"np\.random\.(rand|randn|randint|normal|uniform|choice|seed)\(", code), (

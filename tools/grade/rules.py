@@ -150,12 +150,16 @@ def _matcher(words):
             return exact[name]
         bare = name.lstrip("_")
         for word in words:
-            if bare.startswith(word):  # _scaled_dot_product_attention_math, ..._backward
+            # _scaled_dot_product_attention_math, ..._backward; but `decoder` is not `decode`.
+            if bare == word or bare.startswith(word + "_"):
                 return word
         lowered = name.lower()
         return next((word for piece, word in pieces.items() if piece in lowered), None)
 
     return match
+
+
+GIVEN_TO_LEARNERS = "given-to-learners"
 
 
 class _Checker(ast.NodeVisitor):
@@ -395,9 +399,12 @@ def check(official: Official, answers: dict[int, str]) -> RulesReport:
         tree = _parse(answers[cell.index])
         trees[cell.index] = tree
     own_names = _own_names(official, trees)
+    # A grading-helper cell also tagged `given-to-learners` holds code the task hands to the
+    # learner (chapter 4's attention helpers): the verdicts use it, and so may the answers.
     references = frozenset(
         name
         for cell in official.of_kind("grading-helper")
+        if GIVEN_TO_LEARNERS not in cell.tags
         for name in _defined_names(_parse(cell.source))
     )
     for cell in official.answers:
