@@ -22,9 +22,16 @@ def load(stem: str) -> list[dict]:
     return yaml.safe_load(path.read_text())["mutants"] if path.exists() else []
 
 
+# Every mutant is graded by the judge in tests/test_judge_mutants.py, which also checks that the
+# notebook's own self-check (the same harness, run in the sandbox) catches it. Through the
+# learner's pytest self-check (nbval + tools/nbgrade.py) a few per chapter are enough to prove
+# that path agrees: running all of them twice would double the suite's longest part.
+NBVAL_MUTANTS_PER_NOTEBOOK = 3
+
+
 def all_mutants():
     for name in solution_names():
-        for mutant in load(Path(name).stem):
+        for mutant in load(Path(name).stem)[:NBVAL_MUTANTS_PER_NOTEBOOK]:
             yield pytest.param(name, mutant, id=f"{Path(name).stem}:{mutant['id']}")
 
 
