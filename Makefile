@@ -83,6 +83,7 @@ lint: $(STAMP)
 exercises: $(STAMP)
 	$(BIN)/python tools/make_exercises.py
 	$(BIN)/python -m tools.classroom write
+	$(BIN)/python tools/make_colab.py
 
 check-exercises: $(STAMP)
 	$(BIN)/python tools/make_exercises.py --check
