@@ -24,6 +24,18 @@ NOTEBOOK = "02_cross_attention.ipynb"
 SCHEMA = json.loads((ROOT / "tools" / "gradescope" / "results.schema.json").read_text())
 
 
+def test_a_submission_without_notebooks_gets_a_clear_message(tmp_path):
+    root = tmp_path / "autograder"
+    (root / "submission").mkdir(parents=True)
+    (root / "submission" / "notes.txt").write_text("no notebook here")
+    from tools.gradescope.__main__ import grade
+
+    assert grade(root) == 0
+    document = json.loads((root / "results" / "results.json").read_text())
+    jsonschema.validate(document, SCHEMA)
+    assert document["score"] == 0 and "01_self_attention.ipynb" in document["output"]
+
+
 def test_zip_holds_setup_run_autograder_and_the_trusted_grader(tmp_path):
     archive = zipfile.ZipFile(build(tmp_path / "autograder.zip"))
     names = set(archive.namelist())
@@ -70,6 +82,8 @@ def test_results_json_scores_like_the_self_check(who, tmp_path):
     ours = {grade_id: row["earned"] for grade_id, row in cells.items()}
     theirs = {test["name"].split(": ", 1)[1]: test["score"] for test in document["tests"]}
     assert document["tests"], document["output"]
+    assert all(test["name"].startswith(f"{NOTEBOOK}: ") for test in document["tests"]), (
+        "only the notebook handed in is graded")
     # The judge may only give less than the self-check (its fresh inputs can expose a mistake).
     assert all(theirs[k] <= ours[k] for k in ours), (theirs, ours)
     if who in ("solution", "blank"):
