@@ -10,8 +10,10 @@ a fresh seed nobody could know in advance.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -79,7 +81,9 @@ def trusted_checks(official: Official) -> dict[str, Check]:
     def recorder(grade_id, inputs, call, verdict, seed):
         recorded["last"] = (grade_id, inputs, verdict, seed)
 
-    with _exec_lock:  # the setup cell may seed global generators; keep it one at a time
+    # The setup cell may seed global generators (one at a time), and it prints its versions,
+    # which are the notebook's business, not the instructor's terminal's.
+    with _exec_lock, contextlib.redirect_stdout(io.StringIO()):
         for cell in official.of_kind("setup"):
             exec(compile(cell.source, f"<{official.name} setup>", "exec"), namespace)  # noqa: S102 - trusted text
         exec(compile(HARNESS.read_text(encoding="utf-8"), str(HARNESS), "exec"), namespace)  # noqa: S102 - trusted text
