@@ -3,7 +3,10 @@ the others are skipped, each with its reason): solutions earn full marks and bla
 through the same path; the judge and the self-check agree cell by cell, the self-check both as
 the sandboxed notebook reported it and as the learner's pytest plugin computes it; and every
 from-scratch rule holds: an answer that uses what its task forbids earns no more than the same
-notebook with that answer left blank. One judge run grades the whole class.
+notebook with that answer left blank. One judge run, sandboxed, grades the solutions and the
+blanks; a second grades the from-scratch attacks (our own code) with ``--unsafe-no-sandbox``,
+whose warm runners save PyTorch's import per notebook: the rules are decided on the syntax tree
+before anything runs, and the sandbox has its own tests.
 
 Set JUDGE_SOLUTIONS to another folder of solution notebooks to try the tests on it.
 """
@@ -87,6 +90,7 @@ def chapters(tmp_path_factory):
     base = tmp_path_factory.mktemp("chapters")
     course = make_course(base / "course", {name: FOLDER / name for name in READY})
     subs = base / "submissions"
+    attack_subs = base / "attacks"
     attacks = []  # (learner, baseline learner, notebook)
     for name in READY:
         write_notebook(nbformat.read(FOLDER / name, as_version=4), subs / "solution" / name)
@@ -99,12 +103,12 @@ def chapters(tmp_path_factory):
                 attacker = f"rule-{stem}-{number}-{word}"
                 notebook = nbformat.read(FOLDER / name, as_version=4)
                 _inject(_answer_cells(notebook)[number], _word_probe(word))
-                write_notebook(notebook, subs / attacker / name)
+                write_notebook(notebook, attack_subs / attacker / name)
                 baseline = f"baseline-{stem}-{number}"
-                if not (subs / baseline).exists():
+                if not (attack_subs / baseline).exists():
                     notebook = nbformat.read(FOLDER / name, as_version=4)
                     _blank(_answer_cells(notebook)[number], exercise)
-                    write_notebook(notebook, subs / baseline / name)
+                    write_notebook(notebook, attack_subs / baseline / name)
                 attacks.append((attacker, baseline, name))
         for notebook_name, function, word, code in HANDWRITTEN:
             if notebook_name != name:
@@ -116,14 +120,17 @@ def chapters(tmp_path_factory):
                 continue
             _inject(cells[found[0]], code)
             attacker = f"handwritten-{stem}-{function}"
-            write_notebook(notebook, subs / attacker / name)
+            write_notebook(notebook, attack_subs / attacker / name)
             attacks.append((attacker, f"baseline-{stem}-{found[0]}", name))
     results = run_judge(subs, base / "results", course, "--jobs", "2", *GENEROUS, timeout=7200)
+    attack_results = run_judge(attack_subs, base / "attack-results", course, "--jobs", "2",
+                               "--unsafe-no-sandbox", *GENEROUS, timeout=7200)
     plugin = run_grader([subs / "solution" / name for name in READY]
                         + [subs / "blank" / name for name in READY], base,
                         course / "exercises" / "grading_manifest.json", "-n", "0",
                         timeout=3600)
-    return {"results": results, "attacks": attacks, "plugin": plugin, "subs": subs}
+    return {"results": results, "attack_results": attack_results, "attacks": attacks,
+            "plugin": plugin, "subs": subs}
 
 
 @pytest.mark.parametrize("name", READY)
@@ -145,6 +152,38 @@ def test_judge_agrees_with_the_self_check(chapters, name):
             assert cell["visible"] == cell["self_check"][0], (learner, grade_id, cell)
 
 
+def _plugin_result(plugin, learner: str, name: str) -> dict:
+    found = [result for result in plugin.report["notebooks"]
+             if result["notebook"].endswith(f"{learner}/{name}")]
+    assert found, f"the plugin did not grade {learner}/{name}"
+    return found[0]
+
+
+@pytest.mark.parametrize("name", READY)
+def test_pytest_plugin_full_marks_and_zero(chapters, name):
+    """The learner's self-check (pytest + tools/nbgrade.py) on the solution and on the exercise
+    as shipped (check-exercises keeps exercises/ equal to what the course copy generates)."""
+    plugin = chapters["plugin"]
+    solution = _plugin_result(plugin, "solution", name)
+    lost = {row["grade_id"]: row["message"] for row in solution["cells"]
+            if row["earned"] != row["points"]}
+    assert not lost, f"solutions/{name} lost points on {lost}"
+    assert solution["earned"] == solution["possible"] > 0
+    assert not solution["other_failures"], f"ungraded cells failed: {solution['other_failures']}"
+    blank = _plugin_result(plugin, "blank", name)
+    scored = {row["grade_id"]: row["status"] for row in blank["cells"] if row["earned"] != 0}
+    assert not scored, f"exercises/{name} gives points without any learner code: {scored}"
+    # Only the learner's own stubs may fail; every other cell (set-up, given code, demos) runs.
+    broken = [cell for cell in blank["other_failures"] if not cell["learner_code"]]
+    assert not broken, f"exercises/{name}: cells that are not the learner's fail: {broken}"
+    for learner, result in (("solution", solution), ("blank", blank)):
+        lines = [line.split() for line in plugin.output.splitlines()
+                 if line.startswith("SCORE ") and line.rstrip().endswith(f"{learner}/{name}")]
+        assert lines, f"the plugin's output has no SCORE line for {learner}/{name}"
+        earned, possible = (float(part) for part in lines[0][1].split("/"))
+        assert (earned, possible) == (result["earned"], result["possible"]), lines[0]
+
+
 @pytest.mark.parametrize("name", READY)
 def test_pytest_plugin_agrees_with_the_judge(chapters, name):
     plugin, results = chapters["plugin"], chapters["results"]
@@ -160,7 +199,7 @@ def test_pytest_plugin_agrees_with_the_judge(chapters, name):
 
 
 def test_forbidden_words_zero_their_dependents(chapters):
-    results = chapters["results"]
+    results = chapters["attack_results"]
     if not chapters["attacks"]:
         pytest.skip("no converted answer cell declares a from-scratch rule yet")
     for attacker, baseline, name in chapters["attacks"]:

@@ -2,7 +2,10 @@
 chapter in the graded-cell format: the same verdict per graded cell on the notebook's own
 inputs, and the judge never gives a point the self-check withholds (it may give fewer, where
 its fresh inputs expose the mistake). One judge run, ``--jobs 2``, grades all the mutants as a
-class; each learner's self-check is what its sandboxed notebook reported in that same run.
+class; each learner's self-check is what its notebook reported in that same run. The mutants are
+our own code, so that run uses ``--unsafe-no-sandbox``, whose runners fork from a process that
+has imported PyTorch once (tools/grade/warm.py): what is tested here is the verdicts, and the
+sandbox has its own tests (tests/test_judge_sandbox.py, tests/test_judge_attacks.py).
 Each mutant must also lose points, with the judge and in the self-check, in the cells its
 ``catches`` names: what tests/test_mutants.py checks through nbval, from the same run.
 """
@@ -48,7 +51,8 @@ def graded_mutants(tmp_path_factory):
         write_notebook(notebook, subs / _learner(name, mutant) / name)
     names = sorted({name for name, _ in MUTANTS})
     extra = [argument for name in names for argument in ("--notebook", name)]
-    return run_judge(subs, base / "results", course, "--jobs", "2", *GENEROUS, *extra, timeout=7200)
+    return run_judge(subs, base / "results", course, "--jobs", "2", "--unsafe-no-sandbox",
+                     *GENEROUS, *extra, timeout=7200)
 
 
 @pytest.mark.slow

@@ -24,9 +24,9 @@ def load(stem: str) -> list[dict]:
 
 # Every mutant is graded by the judge in tests/test_judge_mutants.py, which also checks that the
 # notebook's own self-check (the same harness, run in the sandbox) catches it. Through the
-# learner's pytest self-check (nbval + tools/nbgrade.py) a few per chapter are enough to prove
+# learner's pytest self-check (nbval + tools/nbgrade.py) one per chapter is enough to prove
 # that path agrees: running all of them twice would double the suite's longest part.
-NBVAL_MUTANTS_PER_NOTEBOOK = 3
+NBVAL_MUTANTS_PER_NOTEBOOK = 1
 
 
 def all_mutants():

@@ -14,7 +14,8 @@ Three modes, chosen by ``detect``:
     unprivileged uid with the same resource limits in a fresh private folder; it can read what
     any user can read and reach the network, so the judge warns.
 ``none`` (only with ``--unsafe-no-sandbox``): resource limits only; rows are flagged
-    ``unsandboxed``.
+    ``unsandboxed``. The runner is forked from a fork server that has imported PyTorch
+    once (tools/grade/warm.py), which saves about 2 s a notebook.
 
 In every mode ``prlimit`` limits CPU time, address space, processes, file size and open files,
 the judge enforces wall-clock limits, and at the end the whole process group (in ``bwrap`` mode
@@ -113,12 +114,36 @@ class Sandbox:
             return self.prlimit() + drop + [self.python, "-I", *runner], environment, str(work)
         return self.prlimit() + [self.python, "-I", *runner], environment, str(work)
 
-    def kill(self, process: subprocess.Popen, slot: int) -> None:
+    def rlimits(self) -> dict[str, int]:
+        """What ``prlimit`` sets, for a runner that sets its own limits (``warm``)."""
+        lim = self.limits
+        processes = lim.processes + (_tasks_of(os.getuid()) if os.geteuid() != 0 else 0)
+        return {"RLIMIT_CPU": lim.cpu_seconds, "RLIMIT_AS": lim.memory_bytes,
+                "RLIMIT_NPROC": processes, "RLIMIT_FSIZE": lim.file_bytes,
+                "RLIMIT_NOFILE": lim.open_files, "RLIMIT_CORE": 0}
+
+    def start(self, job_dir: Path, attempt: str, slot: int):
+        """Start the runner: a ``Popen``, or without a sandbox a runner forked warm."""
+        argv, environment, cwd = self.command(job_dir, attempt, slot)
+        if self.mode == "none":
+            from tools.grade.warm import WarmProcess
+
+            return WarmProcess(str(job_dir / "runner.py"), str(job_dir), attempt, environment,
+                               cwd, self.rlimits())
+        return subprocess.Popen(
+            argv, env=environment, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, start_new_session=True,
+        )
+
+    def kill(self, process, slot: int) -> None:
         """End the runner and everything it started."""
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        if hasattr(process, "kill") and not isinstance(process, subprocess.Popen):
+            process.kill()
+        else:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         if self.mode == "setpriv":
             # Processes that left the group (setsid, double fork) still have the job's uid.
             uid = self.uid(slot)

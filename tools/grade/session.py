@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import queue
-import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
@@ -89,13 +88,9 @@ def _keep_stderr(stream, kept: list) -> None:
 def run(sandbox: Sandbox, job_dir: Path, attempt: str, slot: int, timeouts: Timeouts,
         budget: float) -> RunOutcome:
     """Run the runner once; stop it at the first timeout, death or broken frame."""
-    argv, environment, cwd = sandbox.command(job_dir, attempt, slot)
     started = time.monotonic()
     outcome = RunOutcome()
-    process = subprocess.Popen(
-        argv, env=environment, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, start_new_session=True,
-    )
+    process = sandbox.start(job_dir, attempt, slot)
     frames: queue.Queue = queue.Queue()
     kept: list[bytes] = []
     readers = [

@@ -1,0 +1,88 @@
+"""The runner started warm: only with ``--unsafe-no-sandbox``, for code the instructor trusts.
+
+Most of a runner's start-up is importing PyTorch (about 2 s of the 3 s a notebook takes). Without
+a sandbox nothing forces a fresh interpreter per run, so a fork server that has imported NumPy,
+Matplotlib and PyTorch once forks each runner from that clean image: every run still gets its own
+process (its own namespace, its own resource limits, its own session, killed at the end), and
+the fork server itself never runs learner code. The course's tests use it to grade its hundreds
+of mutants; the sandbox itself is what the attack suite tests, with ``bwrap``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import resource
+import runpy
+import signal
+import subprocess
+import sys
+import threading
+
+_lock = threading.Lock()
+_context = None
+PRELOAD = ["numpy", "matplotlib", "torch"]
+
+
+def _fork_server():
+    global _context
+    with _lock:
+        if _context is None:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(PRELOAD)
+            _context = context
+        return _context
+
+
+class WarmProcess:
+    """A runner forked from the fork server; what session.run needs of a ``Popen``."""
+
+    def __init__(self, runner: str, job_dir: str, attempt: str, environment: dict, cwd: str,
+                 limits: dict[str, int]):
+        context = _fork_server()
+        out_read, out_write = context.Pipe(duplex=False)
+        err_read, err_write = context.Pipe(duplex=False)
+        self._process = context.Process(
+            target=_child, daemon=False,
+            args=(runner, job_dir, attempt, environment, cwd, limits, out_write, err_write))
+        with _lock:  # one start at a time: the fork server reads one request at a time
+            self._process.start()
+        out_write.close()
+        err_write.close()
+        self.pid = self._process.pid
+        self.stdout = os.fdopen(os.dup(out_read.fileno()), "rb")
+        self.stderr = os.fdopen(os.dup(err_read.fileno()), "rb")
+        out_read.close()
+        err_read.close()
+
+    def kill(self) -> None:
+        for signal_to in (os.killpg, os.kill):  # the group, and the runner if not yet its leader
+            try:
+                signal_to(self.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    def wait(self, timeout: float | None = None) -> int:
+        self._process.join(timeout)
+        if self._process.exitcode is None:
+            raise subprocess.TimeoutExpired("warm runner", timeout)
+        return self._process.exitcode
+
+
+def _child(runner, job_dir, attempt, environment, cwd, limits, out_write, err_write) -> None:
+    os.setsid()  # its own process group, which the judge kills at the end
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(out_write.fileno(), 1)
+    os.dup2(err_write.fileno(), 2)
+    for name, value in limits.items():
+        resource.setrlimit(getattr(resource, name), (value, value))
+    os.environ.clear()
+    os.environ.update(environment)
+    os.chdir(cwd)
+    sys.argv = [runner, job_dir, attempt]
+    sys.path[0] = os.path.dirname(runner)
+    runpy.run_path(runner, run_name="__main__")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)  # no multiprocessing clean-up: the runner's channel is already flushed
