@@ -23,7 +23,7 @@ def load(stem: str) -> list[dict]:
 
 
 # Every mutant is graded by the judge in tests/test_judge_mutants.py, which also checks that the
-# notebook's own self-check (the same harness, run in the sandbox) catches it. Through the
+# notebook's own self-check (the same harness, in the judge's runner) catches it. Through the
 # learner's pytest self-check (nbval + tools/nbgrade.py) one per chapter is enough to prove
 # that path agrees: running all of them twice would double the suite's longest part.
 NBVAL_MUTANTS_PER_NOTEBOOK = 1
