@@ -2,8 +2,8 @@
 
 Most of a runner's start-up is importing PyTorch (about 2 s of the 3 s a notebook takes). Without
 a sandbox nothing forces a fresh interpreter per run, so a fork server that has imported NumPy,
-Matplotlib and PyTorch once forks each runner from that clean image: every run still gets its own
-process (its own namespace, its own resource limits, its own session, killed at the end), and
+Matplotlib and PyTorch (``PRELOAD``) once forks each runner from that clean image: every run still
+gets its own process (its own namespace, limits and session, killed at the end), and
 the fork server itself never runs learner code. The course's tests use it to grade its hundreds
 of mutants; the sandbox itself is what the attack suite tests, with ``bwrap``.
 """
@@ -21,7 +21,10 @@ import threading
 
 _lock = threading.Lock()
 _context = None
-PRELOAD = ["numpy", "matplotlib", "torch"]
+# What the course's set-up cells and checks import that is slow: PyTorch itself (about 1.6 s), its
+# attention-bias module (chapter 3; it pulls in torch._dynamo, about 2.5 s) and its FLOP counter
+# (chapter 2's checks, about 1.8 s). Not Triton: chapter 7 must set TRITON_INTERPRET before it.
+PRELOAD = ["numpy", "matplotlib", "torch", "torch.nn.attention.bias", "torch.utils.flop_counter"]
 
 
 def _fork_server():
