@@ -191,6 +191,9 @@ def _bwrap_arguments(job_dir: Path, sandbox: Sandbox, as_root: bool) -> list[str
             arguments += ["--ro-bind", str(path), str(path)]
     for name in ("/etc/ld.so.cache", "/etc/fonts", "/etc/localtime", "/etc/alternatives"):
         arguments += ["--ro-bind-try", name, name]
+    # The scratch tmpfs comes before the Python binds: a checkout under /tmp (a CI clone) puts
+    # the virtual environment there, and a tmpfs mounted after it would hide it.
+    arguments += ["--perms", "1777", "--size", str(sandbox.limits.tmpfs_bytes), "--tmpfs", "/tmp"]
     made = {"/", "/usr", "/tmp", "/proc", "/dev", "/job"}
     binds = sorted({_real(sys.prefix), _real(sys.base_prefix), _real(sys.exec_prefix),
                     _real(sys.base_exec_prefix)})
@@ -205,7 +208,6 @@ def _bwrap_arguments(job_dir: Path, sandbox: Sandbox, as_root: bool) -> list[str
                 arguments += ["--perms", "0755", "--dir", parent]
         arguments += ["--ro-bind", path, path]
     arguments += ["--ro-bind", str(job_dir), "/job", "--proc", "/proc", "--dev", "/dev"]
-    arguments += ["--perms", "1777", "--size", str(sandbox.limits.tmpfs_bytes), "--tmpfs", "/tmp"]
     arguments += ["--chdir", "/tmp"]
     for key, value in {
         "HOME": "/tmp", "PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg",
