@@ -17,7 +17,7 @@ Three modes, chosen by ``detect``:
     ``unsandboxed``. The runner is forked from a fork server that has imported PyTorch
     once (tools/grade/warm.py), which saves about 2 s a notebook.
 
-In every mode ``prlimit`` limits CPU time, address space, processes, file size and open files,
+In every mode ``prlimit`` (a warm runner: ``setrlimit``) limits CPU time, address space, processes, file size and open files,
 the judge enforces wall-clock limits, and at the end the whole process group (in ``bwrap`` mode
 the whole PID namespace) is killed.
 """
@@ -74,18 +74,23 @@ class Sandbox:
     def flags(self) -> list[str]:
         return ["unsandboxed"] if self.mode == "none" else []
 
-    def prlimit(self) -> list[str]:
+    def rlimits(self) -> dict[str, int]:
+        """The resource limits: ``prlimit`` sets them, a warm runner sets them itself."""
         lim = self.limits
         processes = lim.processes
         if os.geteuid() != 0:
             # Without root the runner keeps the instructor's uid, whose every thread counts
             # against RLIMIT_NPROC: allow those that exist now, plus the sandbox's share.
             processes += _tasks_of(os.getuid())
-        return [
-            "prlimit", f"--cpu={lim.cpu_seconds}", f"--as={lim.memory_bytes}",
-            f"--nproc={processes}", f"--fsize={lim.file_bytes}",
-            f"--nofile={lim.open_files}", "--core=0", "--",
-        ]
+        return {"RLIMIT_CPU": lim.cpu_seconds, "RLIMIT_AS": lim.memory_bytes,
+                "RLIMIT_NPROC": processes, "RLIMIT_FSIZE": lim.file_bytes,
+                "RLIMIT_NOFILE": lim.open_files, "RLIMIT_CORE": 0}
+
+    def prlimit(self) -> list[str]:
+        flags = {"RLIMIT_CPU": "cpu", "RLIMIT_AS": "as", "RLIMIT_NPROC": "nproc",
+                 "RLIMIT_FSIZE": "fsize", "RLIMIT_NOFILE": "nofile", "RLIMIT_CORE": "core"}
+        return ["prlimit", *(f"--{flags[name]}={value}" for name, value in self.rlimits().items()),
+                "--"]
 
     def command(self, job_dir: Path, attempt: str, slot: int) -> tuple[list[str], dict, str]:
         """The argv, environment and working directory that start the runner."""
@@ -114,14 +119,6 @@ class Sandbox:
             return self.prlimit() + drop + [self.python, "-I", *runner], environment, str(work)
         return self.prlimit() + [self.python, "-I", *runner], environment, str(work)
 
-    def rlimits(self) -> dict[str, int]:
-        """What ``prlimit`` sets, for a runner that sets its own limits (``warm``)."""
-        lim = self.limits
-        processes = lim.processes + (_tasks_of(os.getuid()) if os.geteuid() != 0 else 0)
-        return {"RLIMIT_CPU": lim.cpu_seconds, "RLIMIT_AS": lim.memory_bytes,
-                "RLIMIT_NPROC": processes, "RLIMIT_FSIZE": lim.file_bytes,
-                "RLIMIT_NOFILE": lim.open_files, "RLIMIT_CORE": 0}
-
     def start(self, job_dir: Path, attempt: str, slot: int):
         """Start the runner: a ``Popen``, or without a sandbox a runner forked warm."""
         argv, environment, cwd = self.command(job_dir, attempt, slot)
@@ -137,7 +134,7 @@ class Sandbox:
 
     def kill(self, process, slot: int) -> None:
         """End the runner and everything it started."""
-        if hasattr(process, "kill") and not isinstance(process, subprocess.Popen):
+        if self.mode == "none":  # a warm runner (tools/grade/warm.py)
             process.kill()
         else:
             try:
