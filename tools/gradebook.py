@@ -22,6 +22,8 @@ import argparse
 import csv
 from pathlib import Path
 
+from tools.grade.safe import csv_cell
+
 HEADER = ["learner", "notebook", "earned", "possible", "flags"]
 
 
@@ -68,7 +70,7 @@ def write_gradebook(grades: Path, out: Path) -> Path:
     with out.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(header)
-        writer.writerows(rows)
+        writer.writerows([[csv_cell(cell) for cell in row] for row in rows])
     return out
 
 

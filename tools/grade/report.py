@@ -7,24 +7,18 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 import sys
 from dataclasses import asdict
 from pathlib import Path
 
 from tools.grade.judge import NotebookResult
+from tools.grade.safe import csv_cell, file_stem, printable
 
 HEADER = ["learner", "notebook", "earned", "possible", "flags"]
-SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def number(value) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def safe_name(text: str) -> str:
-    cleaned = SAFE.sub("_", text).strip("._") or "learner"
-    return cleaned[:120]
 
 
 def write(results: list[NotebookResult], out: Path, meta: dict) -> None:
@@ -34,17 +28,17 @@ def write(results: list[NotebookResult], out: Path, meta: dict) -> None:
         writer = csv.writer(handle)
         writer.writerow(HEADER)
         for row in rows:
-            writer.writerow([row.learner, row.notebook, number(row.earned), number(row.possible),
-                             ";".join(dict.fromkeys(row.flags))])
+            writer.writerow([csv_cell(row.learner), csv_cell(row.notebook), number(row.earned),
+                             number(row.possible), csv_cell(";".join(dict.fromkeys(row.flags)))])
     learners: dict[str, list[NotebookResult]] = {}
     for row in rows:
         learners.setdefault(row.learner, []).append(row)
     (out / "learners").mkdir(exist_ok=True)
     (out / "feedback").mkdir(exist_ok=True)
     for learner, own in learners.items():
-        name = safe_name(learner)
+        name = file_stem(learner)
         document = {
-            "learner": learner,
+            "learner": printable(learner),
             "earned": sum(row.earned for row in own),
             "possible": sum(row.possible for row in own),
             "grading": meta,
