@@ -174,3 +174,15 @@ def test_glossary_anchors_exist_in_the_built_site():
     ids = set(re.findall(r'id="([^"]+)"', glossary.read_text(encoding="utf-8")))
     missing = {term: anchor for term, anchor in make_colab.glossary_terms().items() if anchor not in ids}
     assert not missing, f"glossary anchors the Colab copies link to but the site lacks: {missing}"
+
+
+def test_the_sites_download_button_gives_the_plain_copy():
+    """A page's .ipynb download is the Colab copy (plain CommonMark), not the MyST source."""
+    sources = ROOT / "_build" / "html" / "_sources"
+    if not sources.is_dir():
+        pytest.skip("the site is not built (make book)")
+    copies = sorted((ROOT / "colab").glob("*/*.ipynb"))
+    assert copies
+    for copy in copies:
+        download = sources / copy.relative_to(ROOT / "colab")
+        assert download.read_bytes() == copy.read_bytes(), f"{download} is not {copy}"
