@@ -50,9 +50,11 @@ $(INSTRUCTORS): $(STAMP) requirements-instructors.txt
 book: $(SITE)
 	@echo "The book is built: open $(CURDIR)/$(HTML_DIR)/index.html in a browser."
 
+# --all: Sphinx skips its output phase when no page changed, so a change to _static/ or _ext/
+# alone would leave the site stale; executed notebooks come from the jupyter-cache either way.
 $(SITE): $(STAMP) $(BOOK_SOURCES)
 	@rm -f $@
-	$(BIN)/jupyter-book build . $(BOOK_OUTPUT) -W -n --keep-going
+	$(BIN)/jupyter-book build . $(BOOK_OUTPUT) --all -W -n --keep-going
 	@touch $@
 
 # The browser tests drive Debian's Chromium with Playwright and inject axe-core from npm.
