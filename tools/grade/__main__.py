@@ -17,8 +17,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from tools.grade import extract, report
-from tools.grade.collect import NoLearners, collect
+from tools.grade import report
+from tools.grade.collect import NoLearners, answered_counter, collect
 from tools.grade.judge import NotebookResult, Options, grade_notebook, trusted_checks
 from tools.grade.merge import merge_results
 from tools.grade.official import official_exercises
@@ -77,26 +77,6 @@ def parse_merge(argv):
     parser.add_argument("sources", type=Path, nargs="+", help="results folders, oldest first")
     parser.add_argument("--out", type=Path, required=True)
     return parser.parse_args(argv)
-
-
-def _normal(source: str) -> str:
-    return "\n".join(line.rstrip() for line in source.replace("\r\n", "\n").split("\n")).strip()
-
-
-def answered_counter(officials):
-    """How many answer cells a copy of a notebook has changed (-1: unreadable)."""
-    by_name = {official.name: official for official in officials}
-
-    def answered(name, path):
-        official = by_name[name]
-        try:
-            answers = extract.extract(official, extract.read_code_cells(path))
-        except extract.Unreadable:
-            return -1
-        return sum(_normal(answers[cell.index]) != _normal(cell.source)
-                   for cell in official.answers)
-
-    return answered
 
 
 def main(argv=None) -> int:

@@ -31,6 +31,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tools.grade import extract
+
 MAX_DEPTH = 8
 
 COLAB_COPY = re.compile(r"^(?:Copy of |Copy_of_)+", re.IGNORECASE)
@@ -187,3 +189,23 @@ def _why_empty(submissions: Path, ignored: list[str], names: list[str]) -> str:
         f"file), so nobody can be graded. Found {len(ignored)} other file(s): {_some(ignored)}. "
         f"Put each learner's notebooks ({_some(sorted(names), 2)}, ...) in a folder named "
         "after the learner.")
+
+
+def _normal(source: str) -> str:
+    return "\n".join(line.rstrip() for line in source.replace("\r\n", "\n").split("\n")).strip()
+
+
+def answered_counter(officials):
+    """How many answer cells a copy of a notebook has changed (-1: unreadable)."""
+    by_name = {official.name: official for official in officials}
+
+    def answered(name, path):
+        official = by_name[name]
+        try:
+            answers = extract.extract(official, extract.read_code_cells(path))
+        except extract.Unreadable:
+            return -1
+        return sum(_normal(answers[cell.index]) != _normal(cell.source)
+                   for cell in official.answers)
+
+    return answered
