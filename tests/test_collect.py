@@ -172,3 +172,14 @@ def test_progress_prints_lines_when_not_on_a_terminal():
     lines = stream.getvalue().splitlines()
     assert len(lines) == 20 and lines[-1].startswith("grade: 40/40 notebooks graded (100%)")
     assert "min left" in lines[0] and "\r" not in stream.getvalue()
+
+
+def test_a_stray_course_notebook_at_the_top_is_named(tmp_path):
+    touch(tmp_path / "alice" / "01_self_attention.ipynb")
+    touch(tmp_path / "Copy of 02_cross_attention.ipynb")
+    touch(tmp_path / "readme.txt")
+    heard = []
+    learners = collect(tmp_path, NAMES, warn=heard.append)
+    assert [s.learner for s in learners] == ["alice"]
+    assert len(heard) == 1 and "Copy of 02_cross_attention.ipynb" in heard[0]
+    assert "readme.txt" not in heard[0]

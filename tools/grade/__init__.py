@@ -14,5 +14,6 @@ judge     inputs, references and verdicts, in this process, which runs no learne
 report    grades.csv, a JSON per learner, a feedback page per learner x notebook (report.py)
 
 Around it: merge (join shards, a regraded learner), class_report (class-report.html) and
-similarity (answers to review), each ``python -m tools.grade.NAME``.
+similarity (answers to review): ``python -m tools.grade merge``,
+``python -m tools.grade.class_report``, ``python -m tools.grade.similarity``.
 """

@@ -121,7 +121,8 @@ def main(argv=None) -> int:
                                         notebook=args.notebook_timeout), seed)
     try:
         learners = collect(args.submissions, [official.name for official in officials],
-                           answered_counter(officials))
+                           answered_counter(officials),
+                           lambda text: print(f"grade: warning: {text}", file=sys.stderr))
     except NoLearners as error:
         print(f"grade: {error}", file=sys.stderr)
         return 2

@@ -96,11 +96,13 @@ def learner_of_flat_file(name: str) -> tuple[str, str] | None:
 
 
 def collect(submissions: Path, names: list[str],
-            answered: Callable[[str, Path], int] | None = None) -> list[Submission]:
+            answered: Callable[[str, Path], int] | None = None,
+            warn: Callable[[str], None] | None = None) -> list[Submission]:
     """The learners (sorted by id) and, for each, which copy of each notebook to grade.
 
     ``answered(name, path)`` counts the answer cells a copy has changed (negative when it
-    cannot be read); it chooses between several copies. Raises ``NoLearners``.
+    cannot be read); it chooses between several copies. ``warn`` hears about top-level files
+    that belong to nobody. Raises ``NoLearners``.
     """
     wanted = set(names)
     found: dict[str, Submission] = {}
@@ -132,6 +134,11 @@ def collect(submissions: Path, names: list[str],
             f"{submissions} holds {len(found)} learner folder(s) ({_some(sorted(found))}) but "
             f"none holds a course notebook ({_some(sorted(wanted))}): is this the right "
             "folder, one level too high or too low?")
+    stray = [name for name in ignored if official_name(name, wanted)]
+    if stray and warn:
+        warn(f"{len(stray)} course notebook(s) directly in {submissions} belong to no learner "
+             f"(not in a learner's folder, not named as an LMS names downloads), so they are "
+             f"not graded: {_some(stray)}")
     for learner, submission in found.items():
         for name, paths in candidates.get(learner, {}).items():
             _choose(submission, name, paths, answered)
