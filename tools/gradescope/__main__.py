@@ -44,6 +44,9 @@ HERE = Path(__file__).resolve().parent
 LEARNER = "submission"
 CONFIG = "gradescope.json"
 VISIBILITY = ["visible", "after_due_date", "after_published", "hidden"]
+# "hidden" is not offered for the fresh-input tests: Gradescope keeps showing the total while only
+# "hidden" tests are hidden, so a deduction would change the total and never be explained.
+FRESH_VISIBILITY = ["visible", "after_due_date", "after_published"]
 # What the zip carries: the trusted grader and the official exercises, nothing else.
 PACKAGED = ["tools", "requirements.txt"]
 SANDBOX_TEXT = {
@@ -209,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="a notebook this assignment grades (repeatable; default: all)")
     parser.add_argument("--visible-visibility", choices=VISIBILITY, default="visible",
                         help="when learners see the checks on their notebook's own inputs")
-    parser.add_argument("--fresh-visibility", choices=VISIBILITY, default="visible",
+    parser.add_argument("--fresh-visibility", choices=FRESH_VISIBILITY, default="visible",
                         help="when learners see the checks on fresh inputs (and, while hidden, "
                         "their total), e.g. after_due_date")
     args = parser.parse_args(argv)
