@@ -183,3 +183,17 @@ def test_a_stray_course_notebook_at_the_top_is_named(tmp_path):
     assert [s.learner for s in learners] == ["alice"]
     assert len(heard) == 1 and "Copy of 02_cross_attention.ipynb" in heard[0]
     assert "readme.txt" not in heard[0]
+
+
+def test_a_folder_one_level_too_high_is_an_error(tmp_path):
+    for learner in ("ann", "ben", "cy"):
+        touch(tmp_path / "class-2026" / learner / "01_self_attention.ipynb")
+    with pytest.raises(NoLearners, match="one level too high.*class-2026"):
+        collect(tmp_path, NAMES)
+    assert len(collect(tmp_path / "class-2026", NAMES)) == 3
+
+
+def test_canvas_late_in_any_case(tmp_path):
+    touch(tmp_path / "doejane_late_5_6_01_self_attention.ipynb")
+    (jane,) = collect(tmp_path, NAMES)
+    assert jane.learner == "doejane_5"

@@ -39,7 +39,7 @@ COLAB_COPY = re.compile(r"^(?:Copy of |Copy_of_)+", re.IGNORECASE)
 # "X (1).ipynb" (browsers, Colab, Jupyter), "X-1.ipynb" (Canvas resubmissions), "X-Copy1.ipynb"
 # (JupyterLab's "Duplicate").
 RENAMED = re.compile(r"^(?P<stem>.+?)(?: ?\(\d+\)|-\d+|-Copy\d+)$")
-CANVAS = re.compile(r"^(?P<name>[^_]+?)(?:_LATE)?_(?P<user>\d+)_(?P<submission>\d+)_(?P<file>.+)$")
+CANVAS = re.compile(r"^(?P<name>[^_]+?)(?:_(?i:late))?_(?P<user>\d+)_(?P<submission>\d+)_(?P<file>.+)$")
 MOODLE = re.compile(r"^(?P<name>.+?_\d+)_(?:assignsubmission_file|onlinetext)_(?P<file>.*)$")
 MOODLE_FOLDER = re.compile(r"^(?P<name>.+?_\d+)_(?:assignsubmission_file|onlinetext)_?$")
 
@@ -142,7 +142,30 @@ def collect(submissions: Path, names: list[str],
     for learner, submission in found.items():
         for name, paths in candidates.get(learner, {}).items():
             _choose(submission, name, paths, answered)
+    _too_high(submissions, found, candidates, warn)
     return [found[learner] for learner in sorted(found)]
+
+
+def _too_high(submissions: Path, found: dict[str, Submission],
+              candidates: dict[str, dict[str, list[tuple[Path, int]]]], warn) -> None:
+    """A "learner" whose copies of one notebook sit in several subfolders is likely a class:
+    SUBMISSIONS was given one level too high. Alone, it is an error; beside others, a warning."""
+    for learner, notebooks in candidates.items():
+        folder = found[learner].folder
+        if folder == submissions:
+            continue
+        for name, paths in notebooks.items():
+            tops = sorted({path.relative_to(folder).parts[0] for path, depth in paths if depth})
+            if len(tops) < 3:
+                continue
+            text = (f"the folder {folder.name!r} holds {len(paths)} copies of {name} in "
+                    f"{len(tops)} subfolders ({_some(tops, 3)}): if those are learners, give "
+                    f"{folder} as the submissions folder")
+            if len(found) == 1:
+                raise NoLearners(f"{submissions} seems to be one level too high: {text}")
+            if warn:
+                warn(text)
+            break
 
 
 def _walk(folder: Path):
