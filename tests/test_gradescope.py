@@ -76,18 +76,22 @@ def _cell(grade_id, points, earned, visible, status):
 
 
 def test_two_tests_per_cell_add_up_to_the_official_score():
-    learner = {"earned": 3, "possible": 9, "grading": {"sandbox": "setpriv", "seed": 7},
+    learner = {"earned": 3, "possible": 11, "grading": {"sandbox": "setpriv", "seed": 7},
                "notebooks": [{"notebook": NOTEBOOK, "earned": 3, "possible": 9, "flags": [],
                               "cells": [_cell("a", 3, 3, True, "passed"),
                                         _cell("b", 2, 0, True, "failed"),  # fresh inputs only
-                                        _cell("c", 4, 0, False, "failed")]}]}
+                                        _cell("c", 4, 0, False, "failed"),
+                                        _cell("d", 1, 0, True, "forbidden-call"),
+                                        _cell("e", 1, 0, True, "timeout")]}]}
     config = {"visible_visibility": "visible", "fresh_visibility": "after_due_date"}
     document = results(learner, 1.0, config)
     jsonschema.validate(document, SCHEMA)
     scores = {test["name"]: test["score"] for test in document["tests"]}
     assert scores == {f"{NOTEBOOK}: a": 3, f"{NOTEBOOK}: a, fresh inputs": 0,
                       f"{NOTEBOOK}: b": 2, f"{NOTEBOOK}: b, fresh inputs": -2,
-                      f"{NOTEBOOK}: c": 0, f"{NOTEBOOK}: c, fresh inputs": 0}
+                      f"{NOTEBOOK}: c": 0, f"{NOTEBOOK}: c, fresh inputs": 0,
+                      f"{NOTEBOOK}: d": 0, f"{NOTEBOOK}: d, fresh inputs": 0,
+                      f"{NOTEBOOK}: e": 1, f"{NOTEBOOK}: e, fresh inputs": -1}
     assert sum(scores.values()) == document["score"] == 3
     fresh = [test for test in document["tests"] if test["name"].endswith("fresh inputs")]
     assert {test["visibility"] for test in fresh} == {"after_due_date"}

@@ -75,11 +75,12 @@ def results(learner_json: dict, seconds: float, config: dict | None = None,
         missing = "missing" in notebook["flags"]
         for index, cell in enumerate(notebook["cells"], start=1):
             name = f"{notebook['notebook']}: {cell['grade_id']}"
-            # Passed on the notebook's own inputs: full marks, or a plain failure that the
-            # judge's verdict on the visible seed passed (so only the fresh inputs failed).
+            # Passed on the notebook's own inputs: the judge's verdict on the visible seed
+            # passed (what went wrong, if anything, was on fresh inputs), unless the answer
+            # breaks the from-scratch rules, which costs the points whatever the inputs.
             on_visible = cell["points"] if (
                 cell["earned"] == cell["points"]
-                or (cell.get("visible") is True and cell["status"] == "failed")) else 0
+                or (cell.get("visible") is True and cell["status"] != "forbidden-call")) else 0
             passed = on_visible == cell["points"]
             why = missing_message if missing else (cell.get("message") or cell["status"])
             tests.append({
