@@ -117,7 +117,7 @@ def plots(summary: dict) -> tuple[str, str]:
     rates = [100 * stats["passed"] / stats["handed_in"] for _, stats in rows]
     axis.barh(range(len(rows)), rates, color="#3b6ea8")
     axis.set_yticks(range(len(rows)), labels, fontsize=6)
-    axis.invert_yaxis()
+    axis.set_ylim(len(rows) - 0.5, -0.5)  # first cell on top, no empty margin
     axis.set_xlim(0, 100)
     axis.set_xlabel("learners who earned the cell's points (%)")
     figure.tight_layout()
