@@ -1,7 +1,7 @@
 """Classroom 50's autograder for the course: the learner's self-check, as Classroom 50 results.
 
-Classroom 50 (https://github.com/foundation50/classroom50, CS50's successor to GitHub
-Classroom) runs an assignment's ``autograder.py`` once per submission, in a GitHub Actions job
+Classroom 50 (https://github.com/foundation50/classroom50, the Fifty Foundation's open-source
+alternative to GitHub Classroom) runs an assignment's ``autograder.py`` once per submission, in a GitHub Actions job
 of the learner's repository, with the learner's checkout as the working directory, and reads
 ``./result.json`` (schema ``classroom50/result/v1``: ``score``, ``max-score`` and one entry per
 test). To use it, copy this file to ``CLASSROOM/autograders/ASSIGNMENT/autograder.py`` in your
