@@ -22,6 +22,7 @@ from tools.grade.collect import NoLearners, answered_counter, collect
 from tools.grade.judge import NotebookResult, Options, grade_notebook, trusted_checks
 from tools.grade.merge import merge_results
 from tools.grade.official import official_exercises
+from tools.grade.safe import printable
 from tools.grade.sandbox import Limits, SandboxUnavailable, detect
 from tools.grade.session import Timeouts
 
@@ -102,6 +103,22 @@ def main(argv=None) -> int:
         print("grade: no exercise to grade", file=sys.stderr)
         return 2
     try:
+        learners = collect(args.submissions, [official.name for official in officials],
+                           answered_counter(officials),
+                           lambda text: print(f"grade: warning: {text}", file=sys.stderr))
+    except NoLearners as error:
+        print(f"grade: {error}", file=sys.stderr)
+        return 2
+    if args.learner:
+        known = {learner.learner for learner in learners}
+        unknown = [name for name in args.learner if name not in known]
+        if unknown:
+            print(f"grade: no learner {printable(', '.join(map(repr, unknown)))} in "
+                  f"{args.submissions} (learners there: {printable(', '.join(sorted(known)[:10]))}"
+                  f"{', ...' if len(known) > 10 else ''})", file=sys.stderr)
+            return 2
+        learners = [learner for learner in learners if learner.learner in args.learner]
+    try:
         sandbox, warnings = detect("none" if args.unsafe_no_sandbox else args.sandbox,
                                    Limits(memory_bytes=args.memory_mb * 2**20))
     except SandboxUnavailable as error:
@@ -119,22 +136,6 @@ def main(argv=None) -> int:
     seed = args.seed if args.seed is not None else secrets.randbits(63)
     options = Options(sandbox, Timeouts(cell=args.cell_timeout, check=args.check_timeout,
                                         notebook=args.notebook_timeout), seed)
-    try:
-        learners = collect(args.submissions, [official.name for official in officials],
-                           answered_counter(officials),
-                           lambda text: print(f"grade: warning: {text}", file=sys.stderr))
-    except NoLearners as error:
-        print(f"grade: {error}", file=sys.stderr)
-        return 2
-    if args.learner:
-        known = {learner.learner for learner in learners}
-        unknown = [name for name in args.learner if name not in known]
-        if unknown:
-            print(f"grade: no learner {', '.join(map(repr, unknown))} in {args.submissions} "
-                  f"(learners there: {', '.join(sorted(known)[:10])}"
-                  f"{', ...' if len(known) > 10 else ''})", file=sys.stderr)
-            return 2
-        learners = [learner for learner in learners if learner.learner in args.learner]
     part, parts = args.shard
     learners = learners[part - 1::parts]
     tasks = [(learner, official) for learner in learners for official in officials]

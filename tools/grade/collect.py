@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tools.grade import extract
+from tools.grade.safe import printable
 
 MAX_DEPTH = 8
 
@@ -204,7 +205,7 @@ def _relative(path: Path, root: Path) -> str:
 
 
 def _some(items: list[str], most: int = 5) -> str:
-    shown = ", ".join(items[:most])
+    shown = printable(", ".join(items[:most]))
     return shown + (f" and {len(items) - most} more" if len(items) > most else "")
 
 
