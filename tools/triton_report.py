@@ -269,11 +269,16 @@ def compile_row(fn, row: Row) -> Row:
             options={"num_warps": row.num_warps, "num_stages": row.num_stages},
         )
     except Exception as error:  # noqa: BLE001 - a learner's kernel may not compile: say why
-        message = str(error).strip().splitlines()
-        if "NotImplementedError" in str(error):
+        chain, cause = [], error
+        while cause is not None and len(chain) < 20:
+            chain.append(cause)
+            cause = cause.__cause__ or cause.__context__
+        if any(isinstance(e, NotImplementedError) or "NotImplementedError" in repr(e)
+               for e in chain):
             row.error = "not written yet (NotImplementedError)"
-        else:
-            row.error = f"does not compile: {type(error).__name__}: {message[-1] if message else ''}"
+        else:  # the last line that says something (Triton ends with a caret line)
+            lines = [line for line in str(error).splitlines() if line.strip(" ^")]
+            row.error = f"does not compile: {type(error).__name__}: {lines[-1] if lines else ''}"
         return row
     usage = resource_usage(compiled.asm["cubin"])
     names = TENSOR_CORE_SASS.get(row.target, ("HMMA",))
