@@ -109,9 +109,9 @@ def graded(tmp_path_factory):
 
 
 def _row(graded, attack_id):
-    from tools.grade.safe import printable
+    from tools.grade.safe import csv_cell
 
-    return graded["results"].row(printable(graded["names"][attack_id]), TOY)
+    return graded["results"].row(csv_cell(graded["names"][attack_id]), TOY)
 
 
 def test_the_grader_exits_0_and_every_learner_has_a_row(graded):

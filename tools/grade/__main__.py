@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import resource
 import secrets
 import sys
 import time
@@ -66,6 +67,7 @@ def main(argv=None) -> int:
         return 3
     for warning in warnings:
         print(f"grade: warning: {warning}", file=sys.stderr)
+    print(f"grade: limits per learner: {sandbox.limits_header()}", file=sys.stderr)
     for official in officials:  # an author's mistake stops the run before anyone is graded
         try:
             trusted_checks(official)
@@ -76,7 +78,7 @@ def main(argv=None) -> int:
     seed = args.seed if args.seed is not None else secrets.randbits(63)
     options = Options(sandbox, Timeouts(cell=args.cell_timeout, check=args.check_timeout,
                                         notebook=args.notebook_timeout), seed)
-    learners = collect(args.submissions, [official.name for official in officials])
+    learners = collect(args.submissions, [official.name for official in officials], args.course)
     tasks = [(learner, official) for learner in learners for official in officials]
     progress = report.Progress(len(tasks))
     started = time.monotonic()
@@ -103,7 +105,9 @@ def main(argv=None) -> int:
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         results = list(pool.map(one, tasks))
     meta = {"seed": seed, "sandbox": sandbox.mode, "seconds": round(time.monotonic() - started, 1),
-            "notebooks": [official.name for official in officials], "skipped": skipped}
+            "notebooks": [official.name for official in officials], "skipped": skipped,
+            "limits": sandbox.limits_header(),
+            "judge_peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
     report.write(results, args.out, meta)
     print(f"grade: {len(learners)} learners x {len(officials)} notebooks graded in "
           f"{meta['seconds']} s (seed {seed}, sandbox {sandbox.mode}); "

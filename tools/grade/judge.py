@@ -302,9 +302,11 @@ def _verdicts(result: NotebookResult, checks: dict[str, Check], given: dict, out
             cell.message = text
         else:
             cell.status = "failed"
+            # The fresh seed stays in the instructor's log: with it, a regrade could be
+            # answered by heart.
             cell.message = (
                 f"Passed on the notebook's own inputs (seed {check.seed}) but failed on fresh "
-                f"inputs (seed {given[cell.grade_id]['fresh'][0]}): {verdicts['fresh'][1]}"
+                f"inputs drawn for this grading: {verdicts['fresh'][1]}"
             )
 
 

@@ -30,10 +30,15 @@ the learner's code and the given code.
 from __future__ import annotations
 
 import ast
+import json
 import re
-from dataclasses import dataclass, field
+import subprocess
+import sys
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
-from tools.grade.official import Official
+from tools.grade.official import Cell, Official
 
 ALLOWED_IMPORTS = frozenset(
     {"numpy", "math", "torch", "itertools", "functools", "collections", "typing",
@@ -103,9 +108,11 @@ class RulesReport:
 
 
 def _parse(source: str):
+    """The syntax tree, or None for what Python would not compile either. A tree too deep for
+    this process raises RecursionError: ``check`` then parses in a process that can."""
     try:
         return ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    except (SyntaxError, ValueError, MemoryError):
         return None
 
 
@@ -387,7 +394,65 @@ def _call_uses(graded_source: str) -> set[str]:
 
 
 def check(official: Official, answers: dict[int, str]) -> RulesReport:
-    """The violations in the learner's answers and the graded cells they zero."""
+    """The violations in the learner's answers and the graded cells they zero.
+
+    The judge parses whatever Python compiles: a cell too deep for this process's recursion
+    limit is parsed again in a child process with a large stack and limit (raising the limit
+    here would let a deep frame or blob crash the judge's other threads). A cell is never
+    skipped: if even that fails, every graded cell is held for the instructor's review.
+    """
+    try:
+        return _check(official, answers)
+    except RecursionError:
+        return _check_in_child(official, answers)
+
+
+DEEP_STACK = 1024 * 2**20
+DEEP_RECURSION = 1_000_000
+
+
+def _check_in_child(official: Official, answers: dict[int, str]) -> RulesReport:
+    request = json.dumps({"official": asdict(official),
+                          "answers": {str(k): v for k, v in answers.items()}})
+    try:
+        root = str(Path(__file__).resolve().parents[2])
+        program = (f"import sys; sys.path.insert(0, {root!r}); "
+                   "from tools.grade.rules import _child; _child()")
+        done = subprocess.run([sys.executable, "-I", "-c", program], input=request,
+                              capture_output=True, text=True, timeout=120, check=False)
+        answer = json.loads(done.stdout)
+        report = RulesReport([Violation(**found) for found in answer["violations"]],
+                             answer["forbidden"])
+    except (OSError, ValueError, KeyError, TypeError, subprocess.TimeoutExpired):
+        why = "an answer cell is nested too deep for the grader to read; held for review"
+        report = RulesReport([Violation(-1, 0, why, True, "the notebook")])
+        report.forbidden = {cell.grade_id: [why] for cell in official.graded}
+    return report
+
+
+def _child() -> None:
+    """The child's side: ``_check`` on a JSON request (stdin), in a thread with a deep stack."""
+    request = json.loads(sys.stdin.read())
+    official = request["official"]
+    cells = [Cell(**{**cell, "tags": tuple(cell["tags"]), "forbid": tuple(cell["forbid"])})
+             for cell in official["cells"]]
+    by_index = {cell.index: cell for cell in cells}
+    rebuilt = Official(official["name"], cells,
+                       [by_index[cell["index"]] for cell in official["graded"]],
+                       [by_index[cell["index"]] for cell in official["answers"]])
+    answers = {int(k): v for k, v in request["answers"].items()}
+    box = {}
+    sys.setrecursionlimit(DEEP_RECURSION)  # this process runs nothing else
+    threading.stack_size(DEEP_STACK)
+    thread = threading.Thread(target=lambda: box.setdefault("report", _check(rebuilt, answers)))
+    thread.start()
+    thread.join()
+    report = box["report"]
+    print(json.dumps({"violations": [asdict(v) for v in report.violations],
+                      "forbidden": report.forbidden}))
+
+
+def _check(official: Official, answers: dict[int, str]) -> RulesReport:
     modules, torch_modules = module_aliases(official)
     report = RulesReport()
     labels = {}

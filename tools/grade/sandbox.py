@@ -86,6 +86,21 @@ class Sandbox:
                 "RLIMIT_NPROC": processes, "RLIMIT_FSIZE": lim.file_bytes,
                 "RLIMIT_NOFILE": lim.open_files, "RLIMIT_CORE": 0}
 
+    def limits_header(self) -> str:
+        """What bounds one learner's sandbox, for the run's header (and run.json)."""
+        lim = self.limits
+        mb = 2**20
+        common = (f"CPU {lim.cpu_seconds} s per process, files up to {lim.file_bytes // mb} MB, "
+                  f"{lim.open_files} open files, scratch {lim.tmpfs_bytes // mb} MB")
+        if os.geteuid() == 0 and self.mode != "none":
+            count = f"at most {lim.processes} processes and threads (its own uid)"
+        else:
+            count = f"at most {lim.processes} processes and threads beyond the instructor's own"
+        # No cgroup v2 memory controller is used: the total of all the sandbox's processes is
+        # bounded only by the per-process limit times the process count; the header says so.
+        return (f"per-process limits (no cgroup v2): address space {lim.memory_bytes // mb} MB "
+                f"per process, {count}, so memory in all at most their product; {common}")
+
     def prlimit(self) -> list[str]:
         flags = {"RLIMIT_CPU": "cpu", "RLIMIT_AS": "as", "RLIMIT_NPROC": "nproc",
                  "RLIMIT_FSIZE": "fsize", "RLIMIT_NOFILE": "nofile", "RLIMIT_CORE": "core"}
