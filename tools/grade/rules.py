@@ -529,3 +529,55 @@ def _check(official: Official, answers: dict[int, str]) -> RulesReport:
         if reasons:
             report.forbidden[graded.grade_id] = list(dict.fromkeys(reasons))
     return report
+
+
+def answer_names(official: Official) -> set[str]:
+    """The names the official answer cells bind: the learner is asked to define them."""
+    return {name for cell in official.answers for name in _bound_names(_parse(cell.source))}
+
+
+def numpy_only_checks(official: Official) -> tuple[set[str], set[str]]:
+    """Which graded cells test a NumPy-only answer, decided on the official exercise (never on
+    a learner's code, which could move an answer elsewhere): (those the judge runs where
+    PyTorch's files are hidden, those it cannot).
+
+    A graded cell tests a NumPy-only answer when its ``call`` reaches an answer cell that
+    forbids ``torch``, through the functions and classes that the given code and the answer
+    cells define (and the names the answer cells assign). It runs without PyTorch unless its
+    ``call`` itself uses PyTorch or reaches an answer of a PyTorch task: then its NumPy answer
+    runs next to PyTorch, and the from-scratch rule is only looked for.
+    """
+    _, torch_modules = module_aliases(official)
+    definers: dict[str, set[int]] = {}
+    uses: dict[int, set[str]] = {}
+    for cell in official.cells:
+        if cell.kind in ("graded", "harness", "setup"):
+            continue
+        tree = _parse(cell.source)
+        names = {node.name for node in (tree.body if tree else ())
+                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+        if cell.kind == "answer":
+            names |= _defined_names(tree)
+        for name in names:
+            definers.setdefault(name, set()).add(cell.index)
+        uses[cell.index] = _used_names(tree)
+    cells = {cell.index: cell for cell in official.cells}
+    hidden, present = set(), set()
+    for graded in official.graded:
+        called = _call_uses(graded.source)
+        reached, todo, seen = set(), list(called), set()
+        while todo:
+            name = todo.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            for index in definers.get(name, ()):
+                if index not in reached:
+                    reached.add(index)
+                    todo.extend(uses.get(index, ()))
+        answers = [cells[index] for index in reached if cells[index].kind == "answer"]
+        if not any("torch" in cell.forbid for cell in answers):
+            continue
+        mixed = called & torch_modules or any("torch" not in cell.forbid for cell in answers)
+        (present if mixed else hidden).add(graded.grade_id)
+    return hidden, present

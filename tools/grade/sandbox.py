@@ -107,8 +107,17 @@ class Sandbox:
         return ["prlimit", *(f"--{flags[name]}={value}" for name, value in self.rlimits().items()),
                 "--"]
 
-    def command(self, job_dir: Path, attempt: str, slot: int) -> tuple[list[str], dict, str]:
-        """The argv, environment and working directory that start the runner."""
+    @property
+    def hides_torch(self) -> bool:
+        """Whether this sandbox can run a program where PyTorch's files are not there."""
+        return self.mode == "bwrap"
+
+    def command(self, job_dir: Path, attempt: str, slot: int,
+                hide_torch: bool = False) -> tuple[list[str], dict, str]:
+        """The argv, environment and working directory that start the runner (with
+        ``hide_torch``, in a sandbox where PyTorch's package folders are empty)."""
+        if hide_torch and not self.hides_torch:
+            raise SandboxUnavailable(f"the {self.mode} sandbox cannot hide PyTorch")
         uid = self.uid(slot)
         drop = [
             "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
@@ -123,7 +132,8 @@ class Sandbox:
         if self.mode == "bwrap":
             runner = ["/job/runner.py", "/job", attempt]
             as_root = os.geteuid() == 0
-            argv = self.prlimit() + ["bwrap"] + _bwrap_arguments(job_dir, self, as_root)
+            argv = self.prlimit() + ["bwrap"] + _bwrap_arguments(job_dir, self, as_root,
+                                                                 hide_torch)
             argv += (drop if as_root else []) + [self.python, "-I", *runner]
             return argv, environment, "/"
         work = Path(tempfile.mkdtemp(prefix="judge-scratch-"))
@@ -134,9 +144,9 @@ class Sandbox:
             return self.prlimit() + drop + [self.python, "-I", *runner], environment, str(work)
         return self.prlimit() + [self.python, "-I", *runner], environment, str(work)
 
-    def start(self, job_dir: Path, attempt: str, slot: int):
+    def start(self, job_dir: Path, attempt: str, slot: int, hide_torch: bool = False):
         """Start the runner: a ``Popen``, or without a sandbox a runner forked warm."""
-        argv, environment, cwd = self.command(job_dir, attempt, slot)
+        argv, environment, cwd = self.command(job_dir, attempt, slot, hide_torch)
         if self.mode == "none":
             from tools.grade.warm import WarmProcess
 
@@ -185,7 +195,41 @@ def _real(path: str) -> str:
     return os.path.realpath(path)
 
 
-def _bwrap_arguments(job_dir: Path, sandbox: Sandbox, as_root: bool) -> list[str]:
+# PyTorch's own top-level packages: hidden together, so that no part of PyTorch is importable.
+TORCH_PACKAGES = ("torch", "functorch", "torchgen")
+NO_TORCH = (
+    'raise ModuleNotFoundError("PyTorch is not available here: this check grades a NumPy-only '
+    'task, so it runs where PyTorch\'s files are not there", name=__name__)\n'
+)
+
+
+def torch_folders() -> list[str]:
+    """The folders PyTorch's packages occupy on the runner's import path."""
+    found = []
+    for entry in sys.path:
+        for name in TORCH_PACKAGES:
+            folder = Path(entry or ".") / name
+            if entry and folder.is_dir():
+                found.append(_real(str(folder)))
+    return sorted(set(found))
+
+
+def _hide_torch_arguments(job_dir: Path) -> list[str]:
+    """Each PyTorch package folder becomes an empty read-only tmpfs holding only an
+    ``__init__.py`` that raises ModuleNotFoundError (an empty folder would import as a
+    namespace package)."""
+    stub = job_dir / "no_torch.py"
+    stub.write_text(NO_TORCH, encoding="utf-8")
+    stub.chmod(0o644)
+    arguments = []
+    for folder in torch_folders():
+        arguments += ["--tmpfs", folder, "--ro-bind", str(stub), f"{folder}/__init__.py",
+                      "--remount-ro", folder]
+    return arguments
+
+
+def _bwrap_arguments(job_dir: Path, sandbox: Sandbox, as_root: bool,
+                     hide_torch: bool = False) -> list[str]:
     if as_root:
         # A user namespace created by root keeps uid 0 outside, which the process limit
         # ignores; so every other namespace, and the runner drops to an unprivileged uid.
@@ -219,6 +263,8 @@ def _bwrap_arguments(job_dir: Path, sandbox: Sandbox, as_root: bool) -> list[str
                 made.add(parent)
                 arguments += ["--perms", "0755", "--dir", parent]
         arguments += ["--ro-bind", path, path]
+    if hide_torch:
+        arguments += _hide_torch_arguments(job_dir)
     arguments += ["--ro-bind", str(job_dir), "/job", "--proc", "/proc", "--dev", "/dev"]
     arguments += ["--chdir", "/tmp"]
     for key, value in {
