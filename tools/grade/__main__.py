@@ -14,6 +14,7 @@ from tools.grade import report
 from tools.grade.collect import collect
 from tools.grade.judge import NotebookResult, Options, grade_notebook, trusted_checks
 from tools.grade.official import official_exercises
+from tools.grade.rules import numpy_only_checks
 from tools.grade.sandbox import Limits, SandboxUnavailable, detect
 from tools.grade.session import Timeouts
 
@@ -68,6 +69,12 @@ def main(argv=None) -> int:
     for warning in warnings:
         print(f"grade: warning: {warning}", file=sys.stderr)
     print(f"grade: limits per learner: {sandbox.limits_header()}", file=sys.stderr)
+    for official in officials:
+        _, present = numpy_only_checks(official)
+        if present:
+            print(f"grade: note: {official.name}: {', '.join(sorted(present))} test NumPy-only "
+                  "answers but call PyTorch themselves, so they run next to PyTorch: there the "
+                  "from-scratch rule is only looked for", file=sys.stderr)
     for official in officials:  # an author's mistake stops the run before anyone is graded
         try:
             trusted_checks(official)
