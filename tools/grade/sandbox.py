@@ -7,14 +7,16 @@ Three modes, chosen by ``detect``:
     with read-only binds of /usr, the Python installation and the virtual environment, and the
     job folder (the runner, the rebuilt notebook, the inputs) read-only at /job; a size-limited
     tmpfs at /tmp is the only writable place; no network (only a loopback); ``--die-with-parent``
-    and ``--new-session``. Run as root, the runner drops to an unprivileged uid inside the
+    and ``--new-session``. For the checks of NumPy-only tasks (``hide_torch``) PyTorch's package
+    folders are replaced by an empty read-only tmpfs whose ``__init__.py`` raises. Run as root, the runner drops to an unprivileged uid inside the
     sandbox (from 64000 on: a block of 32 per grader process, one per job slot), so that the
     kernel's process limit applies to it.
 ``setpriv`` (fallback when root and bubblewrap cannot run): the runner runs as that
     unprivileged uid with the same resource limits in a fresh private folder; it can read what
-    any user can read and reach the network, so the judge warns.
+    any user can read and reach the network, so the judge warns. It cannot hide PyTorch, so the
+    judge refuses the graded cells of NumPy-only tasks (flag ``needs-review``).
 ``none`` (only with ``--unsafe-no-sandbox``): resource limits only; rows are flagged
-    ``unsandboxed``. The runner is forked from a fork server that has imported PyTorch
+    ``unsandboxed``, and PyTorch is not hidden from NumPy-only tasks. The runner is forked from a fork server that has imported PyTorch
     once (tools/grade/warm.py), which saves about 2 s a notebook.
 
 In every mode ``prlimit`` (a warm runner: ``setrlimit``) limits CPU time, address space, processes, file size and open files,
@@ -317,7 +319,9 @@ def detect(requested: str = "auto", limits: Limits | None = None) -> tuple[Sandb
     if requested == "none":
         return Sandbox("none", python, limits), [
             (
-                "--unsafe-no-sandbox: the learners' code runs with resource limits only; "
+                "--unsafe-no-sandbox: the learners' code runs with resource limits only, in "
+                "runners forked from a process that has imported PyTorch, so PyTorch is not "
+                "hidden from NumPy-only tasks (their from-scratch rule is only looked for); "
                 "every row is flagged 'unsandboxed'. Use this only for code you trust."
             )
         ]
@@ -340,6 +344,8 @@ def detect(requested: str = "auto", limits: Limits | None = None) -> tuple[Sandb
                                  + INSTALL_HINT)
     warnings.append(
         "sandbox: setpriv fallback (an unprivileged uid and resource limits, no namespaces): "
-        "the learners' code can read world-readable files and reach the network."
+        "the learners' code can read world-readable files and reach the network, and "
+        "PyTorch cannot be hidden, so the graded cells of NumPy-only tasks are refused "
+        "(0 points, flagged 'needs-review')."
     )
     return sandbox, warnings
