@@ -536,16 +536,29 @@ def answer_names(official: Official) -> set[str]:
     return {name for cell in official.answers for name in _bound_names(_parse(cell.source))}
 
 
+def _graded_torch(source: str, torch_modules: set[str]) -> bool:
+    """Whether the graded cell's own code, other than ``inputs`` and ``verdict`` (which run in
+    the judge), uses PyTorch: ``call``, its helpers, and what the cell binds at its top level."""
+    tree = _parse(source)
+    for node in tree.body if tree else ():
+        if isinstance(node, ast.FunctionDef) and node.name in ("inputs", "verdict"):
+            continue
+        if _used_names(node) & torch_modules:
+            return True
+    return False
+
+
 def numpy_only_checks(official: Official) -> tuple[set[str], set[str]]:
     """Which graded cells test a NumPy-only answer, decided on the official exercise (never on
     a learner's code, which could move an answer elsewhere): (those the judge runs where
     PyTorch's files are hidden, those it cannot).
 
     A graded cell tests a NumPy-only answer when its ``call`` reaches an answer cell that
-    forbids ``torch``, through the functions and classes that the given code and the answer
-    cells define (and the names the answer cells assign). It runs without PyTorch unless its
-    ``call`` itself uses PyTorch or reaches an answer of a PyTorch task: then its NumPy answer
-    runs next to PyTorch, and the from-scratch rule is only looked for.
+    forbids ``torch``, through the names that the given code, the grading helpers and the
+    answer cells bind. It runs without PyTorch unless its ``call``, or trusted code it reaches,
+    uses PyTorch, or it reaches an answer of a PyTorch task: then its NumPy answer runs next
+    to PyTorch, and the from-scratch rule is only looked for (or checked by the trusted code
+    itself, as chapter 5's counter of PyTorch calls does).
     """
     _, torch_modules = module_aliases(official)
     definers: dict[str, set[int]] = {}
@@ -554,11 +567,7 @@ def numpy_only_checks(official: Official) -> tuple[set[str], set[str]]:
         if cell.kind in ("graded", "harness", "setup"):
             continue
         tree = _parse(cell.source)
-        names = {node.name for node in (tree.body if tree else ())
-                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
-        if cell.kind == "answer":
-            names |= _defined_names(tree)
-        for name in names:
+        for name in _bound_names(tree):
             definers.setdefault(name, set()).add(cell.index)
         uses[cell.index] = _used_names(tree)
     cells = {cell.index: cell for cell in official.cells}
@@ -578,6 +587,9 @@ def numpy_only_checks(official: Official) -> tuple[set[str], set[str]]:
         answers = [cells[index] for index in reached if cells[index].kind == "answer"]
         if not any("torch" in cell.forbid for cell in answers):
             continue
-        mixed = called & torch_modules or any("torch" not in cell.forbid for cell in answers)
+        trusted_torch = _graded_torch(graded.source, torch_modules) or any(
+            uses[index] & torch_modules for index in reached if cells[index].kind != "answer")
+        mixed = (called & torch_modules or trusted_torch
+                 or any("torch" not in cell.forbid for cell in answers))
         (present if mixed else hidden).add(graded.grade_id)
     return hidden, present
