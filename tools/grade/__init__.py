@@ -5,10 +5,13 @@ A pipeline of small steps, one module each:
 collect   learner folders; notebooks found by file name at any depth (tools/grade/collect.py)
 extract   only the source text of the answer cells crosses over (extract.py)
 rebuild   the trusted exercise with those sources put in (rebuild.py)
-rules     the from-scratch rules and escape hatches, on the syntax tree (rules.py)
-sandbox   bubblewrap + prlimit, or a documented fallback (sandbox.py, session.py)
+rules     the from-scratch rules and escape hatches, looked for on the syntax tree, and which
+          checks test NumPy-only answers (rules.py)
+sandbox   bubblewrap + prlimit, or a documented fallback; NumPy-only checks run where
+          PyTorch's files are hidden (sandbox.py, session.py)
 runner    runs inside the sandbox: the notebook's cells, then each check's call (runner.py)
 codec     data <-> JSON skeleton + .npz, never pickle (codec.py)
 judge     inputs, references and verdicts, in this process, which runs no learner code
-report    grades.csv, a JSON per learner, a feedback page per learner x notebook (report.py)
+report    grades.csv, a JSON per learner, a feedback page (Markdown, HTML) per learner x
+          notebook, run.json for the instructor (report.py, safe.py)
 """

@@ -1,4 +1,8 @@
-"""Step 4, rules: what the learner's answer cells may not use, checked on the syntax tree.
+"""Step 4, rules: what the learner's answer cells may not use, looked for on the syntax tree.
+
+These rules are early feedback and flags, not a guarantee: code can be written around a syntax
+tree. The guarantee for a NumPy-only task is the environment: ``numpy_only_checks`` names the
+graded cells whose ``call`` the judge runs where PyTorch's files are not there.
 
 Two kinds of rule:
 
