@@ -113,6 +113,8 @@ FLAG_TEXT = {
     "the top of your folder was graded.",
     "unsandboxed": "Graded without a sandbox.",
     "grader-error": "The grader itself failed on this notebook; your instructor will look at it.",
+    "needs-review": "Some graded cells could not be graded on this machine; your instructor "
+    "will grade them.",
 }
 
 
