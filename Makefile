@@ -24,14 +24,16 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BOOK_SOURCES := $(wildcard *.md chapters/*.ipynb solutions/*.ipynb exercises/*.ipynb _static/* _ext/* _templates/*) \
 	_config.yml _toc.yml references.bib $(wildcard colab/*/*.ipynb)
 
-.PHONY: book test lint exercises check-exercises colab check-colab grade grade-class gradescope env browser-deps grader-deps clean help
+.PHONY: book test lint exercises check-exercises colab check-colab grade grade-class gradescope template env browser-deps grader-deps clean help
 
 help:
 	@echo "make book   build the course website into _build/html (EDITION=student: without solutions)"
 	@echo "make test   run every test (lint, exercises in sync, notebooks, grader, mutants, browser)"
 	@echo "make grade  self-check your exercises: pytest --nbval-lax exercises/"
 	@echo "make grade-class SUBMISSIONS=dir OUT=dir  (instructors) grade a class with the judge"
-	@echo "make gradescope  write _build/gradescope/autograder.zip for a Gradescope assignment"
+	@echo "                 [NOTEBOOKS='01_self_attention.ipynb ...'] [ROSTER=roster.csv] [JOBS=2]"
+	@echo "make gradescope [NOTEBOOKS=...] [FRESH_VISIBILITY=after_due_date]  a Gradescope bundle"
+	@echo "make template OUT=dir  the learners' template: exercises, self-check, workflow; no solution"
 
 env: $(STAMP)
 
@@ -50,9 +52,11 @@ $(INSTRUCTORS): $(STAMP) requirements-instructors.txt
 book: $(SITE)
 	@echo "The book is built: open $(CURDIR)/$(HTML_DIR)/index.html in a browser."
 
+# --all: Sphinx skips its output phase when no page changed, so a change to _static/ or _ext/
+# alone would leave the site stale; executed notebooks come from the jupyter-cache either way.
 $(SITE): $(STAMP) $(BOOK_SOURCES)
 	@rm -f $@
-	$(BIN)/jupyter-book build . $(BOOK_OUTPUT) -W -n --keep-going
+	$(BIN)/jupyter-book build . $(BOOK_OUTPUT) --all -W -n --keep-going
 	@touch $@
 
 # The browser tests drive Debian's Chromium with Playwright and inject axe-core from npm.
@@ -101,20 +105,35 @@ check-colab: $(STAMP)
 test: $(STAMP) $(INSTRUCTORS) browser-deps grader-deps $(SITE) lint check-exercises check-colab
 	$(BIN)/pytest -n 2 --dist loadfile -p no:tools.nbgrade
 
-# Gradescope autograder: upload _build/gradescope/autograder.zip as the assignment's autograder.
+# Gradescope autograder, one bundle per assignment: upload the zip it names as the assignment's
+# autograder. NOTEBOOKS picks the notebooks it grades (default: all); FRESH_VISIBILITY (visible,
+# after_due_date, after_published, hidden) when learners see the checks on fresh inputs.
+NOTEBOOKS ?=
+FRESH_VISIBILITY ?= visible
 gradescope: $(STAMP)
-	$(BIN)/python -m tools.gradescope --build
+	$(BIN)/python -m tools.gradescope --build $(foreach n,$(NOTEBOOKS),--notebook $(n)) --fresh-visibility $(FRESH_VISIBILITY)
+
+# The learners' template (exercises, the self-check and its workflow; no solution anywhere).
+template: $(STAMP)
+	@[ -n "$(OUT)" ] || { echo "usage: make template OUT=dir"; exit 2; }
+	$(BIN)/python -m tools.template "$(OUT)"
 
 grade: $(STAMP)
 	$(BIN)/pytest --nbval-lax exercises/
 
 # Instructors: grade a folder of submissions (one folder per learner, e.g. from
-# `gh classroom clone student-repos`) with the judge; writes grades.csv, gradebook.csv, feedback.
+# `python -m tools.clone_class`, or an LMS's download) with the judge; then the gradebooks
+# (ROSTER: your LMS's export), the similarity list and the class report. GRADE_ARGS passes more
+# options to the judge (e.g. --shard 1/4, --learner NAME, --seed S).
 JOBS ?= 2
+ROSTER ?=
+GRADE_ARGS ?=
 grade-class: $(STAMP) grader-deps
-	@[ -n "$(SUBMISSIONS)" ] && [ -n "$(OUT)" ] || { echo "usage: make grade-class SUBMISSIONS=dir OUT=dir [JOBS=2]"; exit 2; }
-	$(BIN)/python -m tools.grade "$(SUBMISSIONS)" --out "$(OUT)" --jobs $(JOBS)
-	$(BIN)/python -m tools.gradebook "$(OUT)/grades.csv"
+	@[ -n "$(SUBMISSIONS)" ] && [ -n "$(OUT)" ] || { echo "usage: make grade-class SUBMISSIONS=dir OUT=dir [NOTEBOOKS=...] [ROSTER=file] [JOBS=2]"; exit 2; }
+	$(BIN)/python -m tools.grade "$(SUBMISSIONS)" --out "$(OUT)" --jobs $(JOBS) $(foreach n,$(NOTEBOOKS),--notebook $(n)) $(GRADE_ARGS)
+	$(BIN)/python -m tools.gradebook "$(OUT)/grades.csv" $(if $(ROSTER),--roster "$(ROSTER)")
+	$(BIN)/python -m tools.grade.similarity "$(SUBMISSIONS)" --out "$(OUT)" $(foreach n,$(NOTEBOOKS),--notebook $(n))
+	$(BIN)/python -m tools.grade.class_report "$(OUT)"
 
 clean:
 	rm -rf _build grading-report.json

@@ -7,10 +7,14 @@ from the page's own path (``chapters/01_x.ipynb``); this extension runs after it
 (``html-page-context``, priority 502 > the theme's 501) and rewrites the Binder ``urlpath`` and the
 Colab ``blob/<branch>/`` path to ``colab/chapters/01_x.ipynb`` when that copy exists.
 The browser tests (tests/browser, test_launch_links) check the result in the built HTML.
+
+The page's download button (``_sources/<page>.ipynb``) gives that same plain copy, not the MyST
+source: once the build is done, the copy replaces the source Sphinx put there.
 """
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 COPIES = "colab"
@@ -39,6 +43,18 @@ def _rewrite(app, pagename, templatename, context, doctree):
                 button["url"] = url[: -len(original)] + target if url.endswith(original) else url
 
 
+def _plain_downloads(app, exception):
+    if exception is not None or app.builder.format != "html":
+        return
+    srcdir, sources = Path(app.srcdir), Path(app.outdir) / "_sources"
+    for docname in app.env.found_docs:
+        copy = copy_path(srcdir, docname)
+        target = sources / f"{docname}.ipynb"
+        if copy is not None and target.is_file():
+            shutil.copyfile(srcdir / copy, target)
+
+
 def setup(app):
     app.connect("html-page-context", _rewrite, priority=502)
+    app.connect("build-finished", _plain_downloads)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

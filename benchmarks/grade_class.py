@@ -1,17 +1,20 @@
-"""How long the instructor's grader takes for a class: 20 learners x the course's notebooks.
+"""How long the instructor's grader takes for a class: N learners x the course's notebooks.
 
 Builds a class from this checkout's solutions and blank exercises (learner i hands in the
 solution of notebook j when i + j is even, the blank exercise otherwise), grades it with
-``python -m tools.grade --jobs 2`` and prints the wall time and the scores it saw. The target
-is at most 6 minutes for 20 learners x 5 notebooks on a 2-core laptop.
+``python -m tools.grade --jobs J`` and prints the wall time, the scores it saw, the cost per
+notebook (wall time x jobs / notebooks: the machine-seconds one notebook takes) and what that
+cost means for 1,000 learners x 7 notebooks on a 10-way matrix of machines like this one.
 
     .venv/bin/python benchmarks/grade_class.py [--learners 20] [--jobs 2] [--keep DIR]
+        [--notebook NN_topic.ipynb] [--sandbox auto|bwrap|setpriv|none]
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import shutil
 import subprocess
@@ -46,10 +49,12 @@ def main(argv=None) -> int:
     parser.add_argument("--learners", type=int, default=20)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--keep", type=Path, default=None, help="keep the class and results here")
+    parser.add_argument("--notebook", action="append", default=None)
+    parser.add_argument("--sandbox", default="auto", choices=["auto", "bwrap", "setpriv", "none"])
     parser.add_argument("--course", type=Path, default=ROOT,
                         help="a checkout with solutions/ and exercises/ (default: this one)")
     args = parser.parse_args(argv)
-    officials, skipped = official_exercises(args.course)
+    officials, skipped = official_exercises(args.course, args.notebook)
     for name, why in skipped.items():
         print(f"skipping {name}: {why}")
     if not officials:
@@ -60,9 +65,12 @@ def main(argv=None) -> int:
     expected = build_class(work / "submissions", args.learners, names, args.course)
     load = os.getloadavg()[0]
     started = time.monotonic()
+    sandbox = ["--unsafe-no-sandbox"] if args.sandbox == "none" else ["--sandbox", args.sandbox]
+    only = [argument for name in names for argument in ("--notebook", name)]
     done = subprocess.run(
         [sys.executable, "-m", "tools.grade", str(work / "submissions"), "--out",
-         str(work / "results"), "--jobs", str(args.jobs), "--course", str(args.course)],
+         str(work / "results"), "--jobs", str(args.jobs), "--course", str(args.course),
+         *sandbox, *only],
         cwd=ROOT, check=False,
     )
     seconds = time.monotonic() - started
@@ -77,6 +85,13 @@ def main(argv=None) -> int:
           f"solutions at full marks {full}/{sum(v == 'solution' for v in expected.values())}, "
           f"blanks at 0 {zero}/{sum(v == 'blank' for v in expected.values())}; "
           f"load average before {load:.1f} on {os.cpu_count()} cores")
+    mode = json.loads(next((work / "results" / "learners").glob("*.json")).read_text())[
+        "grading"]["sandbox"]
+    per = seconds * args.jobs / len(rows)
+    hours = 1000 * 7 * per / args.jobs / 10 / 3600
+    print(f"sandbox {mode}: {per:.1f} s per notebook (wall x jobs / notebooks); "
+          f"1,000 learners x 7 notebooks on 10 such machines with --jobs {args.jobs}: "
+          f"{hours:.2f} h; load average after {os.getloadavg()[0]:.1f}")
     if args.keep is None:
         shutil.rmtree(work, ignore_errors=True)
     return done.returncode

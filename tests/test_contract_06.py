@@ -142,12 +142,21 @@ ERRORS = [
     ),
     ("kv_cache_numbers", ("mla", 2, 10, 4, 8), {}, ValueError, "d_latent"),
     ("kv_cache_numbers", ("mha", 2, 10.5, 4, 8), {}, TypeError, "n_tokens"),
+    ("yarn_frequencies", (7, 1e4, 2.0, 4096), {}, ValueError, "even"),
+    ("yarn_frequencies", (8.0, 1e4, 2.0, 4096), {}, ValueError, "even"),
+    ("yarn_frequencies", (8, 1e4, 0.5, 4096), {}, ValueError, "factor"),
+    ("yarn_frequencies", (8, 1e4, 2.0, 4096, 4.0, 4.0), {}, ValueError, "alpha"),
+    ("streaming_rope_attention", (Q[0], K[0], V[0], 0, 1), {}, ValueError, "window"),
+    ("streaming_rope_attention", (Q[0], K[0], V[0], 2, -1), {}, ValueError, "n_sinks"),
+    ("quantize_int8", (X, "tokens"), {}, ValueError, "per"),
+    ("quantize_int8", (np.ones(4), "token"), {}, ValueError, "shape"),
+    ("quantize_int8", (X.astype(str), "token"), {}, TypeError, "real numbers"),
     (
-        "tiled_backward",
-        (Q, K, V, np.zeros((2, 5, 3)), np.zeros((2, 5)), np.zeros((2, 5, 3)), 0, 4),
+        "mla_absorbed_attention",
+        (Q.astype(str), Q, K, K, np.zeros((2, 7, 4)), np.zeros((2, 7, 3)), V),
         {},
-        ValueError,
-        "block",
+        TypeError,
+        "real numbers",
     ),
 ]
 
@@ -240,23 +249,8 @@ def test_lse_and_merge_answers(ns):
     assert not np.isnan(merged).any()
 
 
-def test_backward_window_paged_cache_answers(ns):
-    q, k, v = (rng.standard_normal((5, 4)) for _ in range(3))
-    d_out = rng.standard_normal((5, 4))
-    out, lse = ns["attention_with_lse"](q, k, v)
-    tensors = [torch.tensor(a, requires_grad=True) for a in (q, k, v)]
-    F.scaled_dot_product_attention(*tensors).backward(torch.from_numpy(d_out))
-    for got, t in zip(ns["tiled_backward"](q, k, v, out, lse, d_out, 2, 3), tensors):
-        np.testing.assert_allclose(got, t.grad.numpy(), atol=1e-10)
-    # causal with n_q > n_k: the first queries see nothing; their gradients are 0, not NaN
-    q2 = rng.standard_normal((6, 4))
-    mask = ns["causal_mask"](6, 3)
-    out2, lse2 = ns["attention_with_lse"](q2, k[:3], v[:3], mask)
-    grads = ns["tiled_backward"](
-        q2, k[:3], v[:3], out2, lse2, rng.standard_normal((6, 4)), 4, 2, causal=True
-    )
-    assert all(np.isfinite(g).all() for g in grads)
-    assert (grads[0][:3] == 0).all()
+def test_window_paged_cache_answers(ns):
+    q = rng.standard_normal((5, 4))
     assert ns["sliding_window_mask"](0, 5, 2).shape == (0, 5)
     assert ns["sliding_window_mask"](3, 0, 2).shape == (3, 0)
     assert (
@@ -282,6 +276,43 @@ def test_backward_window_paged_cache_answers(ns):
     )
 
 
+def test_streaming_yarn_int8_mla_answers(ns):
+    # StreamingLLM: with a window covering everything, positions within the cache are
+    # text positions, so the answer is plain causal RoPE attention.
+    q, k, v = (rng.standard_normal((2, 6, 4)) for _ in range(3))
+    full = sdpa(
+        rope_complex(q, np.arange(6)), rope_complex(k, np.arange(6)), v,
+        np.tril(np.ones((6, 6), dtype=bool)),
+    )
+    np.testing.assert_allclose(
+        ns["streaming_rope_attention"](q, k, v, 6, 0), full, atol=1e-10
+    )
+    assert ns["streaming_rope_attention"](q[:, :0], k[:, :0], v[:, :0], 2, 1).shape == (
+        2, 0, 4,
+    )
+    # YaRN with factor 1 changes nothing; NumPy integers are accepted.
+    np.testing.assert_allclose(
+        ns["yarn_frequencies"](np.int64(8), 1e4, 1.0, 4096),
+        1e4 ** (-np.arange(4) / 4), rtol=1e-12,
+    )
+    # int8: float32 in, int8 codes and float64 scales out; no rows is no error.
+    codes, scales = ns["quantize_int8"](X.astype(np.float32), "channel")
+    assert codes.dtype == np.int8 and scales.dtype == np.float64 and scales.shape == (1, 4)
+    codes, scales = ns["quantize_int8"](np.zeros((0, 4)), "channel")
+    assert codes.shape == (0, 4) and (scales == 1).all()
+    # MLA with a fully masked row gives zeros, not NaN.
+    h, d_c = 2, 3
+    mask = np.ones((5, 7), dtype=bool)
+    mask[1] = False
+    out = ns["mla_absorbed_attention"](
+        rng.standard_normal((h, 5, 4)), rng.standard_normal((h, 5, 2)),
+        rng.standard_normal((7, d_c)), rng.standard_normal((7, 2)),
+        rng.standard_normal((h, d_c, 4)), rng.standard_normal((h, d_c, 3)),
+        rng.standard_normal((h * 3, 6)), mask=mask,
+    )
+    assert out.shape == (5, 6) and (out[1] == 0).all() and np.isfinite(out).all()
+
+
 def test_decode_step_keeps_the_callers_cache(ns):
     cache = {"k": np.zeros((0, 4)), "v": np.zeros((0, 3))}
     out, new = ns["rope_decode_step"](Q[0], K[0, :5], V[0, :5], cache)
@@ -297,6 +328,8 @@ def test_decode_step_keeps_the_callers_cache(ns):
         (("if mask.dtype != bool:", "if False:"), 9),
         (("if window < 1 or n_sinks < 0 or n_q < 0 or n_k < 0:", "if False:"), 19),
         (("if ((block_table < 0) | (block_table >= n_pages)).any():", "if False:"), 24),
+        (("if not alpha < beta:", "if False:"), 35),
+        (("if per not in axes:", "if False:"), 38),
     ],
 )
 def test_the_table_can_fail(edit, row):

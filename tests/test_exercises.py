@@ -23,6 +23,11 @@ from tools.make_exercises import ExerciseError, generate, out_of_date, strip_sol
 
 NOTEBOOKS = solution_names()
 
+# What JupyterLab and Colab would show as text: a role, a directive fence, a colon fence.
+MYST = re.compile(
+    r"\{(term|cite:p|cite:t|cite|doc|ref|eq|numref|download)\}`|^```\{|^:::", re.MULTILINE
+)
+
 
 def test_there_are_solutions_to_generate_from():
     assert NOTEBOOKS, "solutions/ holds no notebooks"
@@ -90,7 +95,12 @@ def test_graded_cells_are_kept_and_locked(name):
 
     assert graded(solution).keys() == graded(exercise).keys()
     for grade_id, cell in graded(exercise).items():
-        assert cell.source == graded(solution)[grade_id].source
+        points = cell.metadata["nbgrader"]["points"]
+        title = f"#@title Check: {grade_id} ({points:g} points)\n"
+        # The solution's cell, behind one title line: collapsed in JupyterLab and in Colab.
+        assert cell.source == title + graded(solution)[grade_id].source
+        assert cell.metadata["jupyter"]["source_hidden"] is True
+        assert cell.metadata["cellView"] == "form"
         assert cell.metadata["editable"] is False and cell.metadata["deletable"] is False
     manifest = json.loads((EXERCISES / "grading_manifest.json").read_text())["notebooks"][name]
     assert [row["grade_id"] for row in manifest["cells"]] == list(graded(solution))
@@ -113,3 +123,18 @@ def test_stub_keeps_indentation_and_signature():
 def test_unbalanced_markers_are_refused(source):
     with pytest.raises(ExerciseError):
         strip_solutions(source, "t")
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_the_machinery_is_collapsed_and_the_markdown_is_plain(name):
+    """JupyterLab, Notebook 7, Colab and Binder show every cell's source and MyST as text: the
+    harness and the checks' helpers are collapsed behind a title, and no MyST role, directive or
+    colon fence is left in a markdown cell."""
+    exercise = nbformat.read(EXERCISES / name, as_version=4)
+    for cell in exercise.cells:
+        tags = cell.metadata.get("tags", [])
+        if cell.cell_type == "code" and ("harness" in tags or "grading-helper" in tags):
+            assert cell.metadata["jupyter"]["source_hidden"] is True, tags
+            assert cell.metadata["cellView"] == "form" and cell.source.startswith("#@title ")
+        if cell.cell_type == "markdown":
+            assert not MYST.search(cell.source), f"exercises/{name}: raw MyST in {cell.source[:80]!r}"

@@ -28,6 +28,17 @@ def test_table_and_total_for_several_notebooks(tmp_path):
     assert lines[-1] == score_lines[-1] == "SCORE 5/10  (total over 2 notebooks)", "SCORE must be the last line"
     assert any("mean-square-value" in line and "2 / 2" in line for line in lines), grade.output
     assert any("mean-square-value" in line and "0 / 2" in line for line in lines), grade.output
+    # A teacher's report: the table and its hints, not nbval's dump of every failing cell.
+    assert "Traceback" not in grade.output and "def " not in grade.output
+    assert "FAILURES" not in grade.output and "::Cell " not in grade.output
+
+
+def test_cell_dumps_bring_back_nbvals_report(tmp_path):
+    _, manifest = toy_setup(tmp_path)
+    exercise = tmp_path / "exercise" / "00_toy.ipynb"
+    grade = run_grader([exercise], tmp_path, manifest, "--cell-dumps")
+    assert "def " in grade.output and "FAILURES" in grade.output
+    assert grade.output.splitlines()[-1].startswith("SCORE 0/5")
 
 
 def test_edited_graded_cell_scores_zero(tmp_path):

@@ -5,7 +5,6 @@ unreadable, timeouts, crashes, fresh inputs, from-scratch rules, notebooks found
 from __future__ import annotations
 
 import json
-import shutil
 
 import nbformat
 import numpy as np
@@ -179,8 +178,9 @@ def test_answers_found_without_ids_or_metadata_and_at_any_depth(toy_class):
     assert toy_class.earned("deep", TOY) == 5
 
 
-def test_the_shallowest_copy_is_graded_and_the_row_says_so(toy_class):
-    assert toy_class.earned("twocopies", TOY) == 0
+def test_the_most_complete_copy_is_graded_and_the_row_says_so(toy_class):
+    """A blank exercise at the top and the work one folder down: the work is graded."""
+    assert toy_class.earned("twocopies", TOY) == 5
     assert "several-copies" in toy_class.flags("twocopies", TOY)
 
 
@@ -218,6 +218,6 @@ def test_the_same_seed_draws_the_same_inputs_and_another_does_not():
 def test_an_empty_class_and_a_bad_folder(tmp_path):
     course = toy_course(tmp_path / "course")
     (tmp_path / "none").mkdir()
-    done = run_judge(tmp_path / "none", tmp_path / "out", course)
-    assert done.returncode == 0 and done.rows == {}
-    shutil.rmtree(tmp_path / "out")
+    with pytest.raises(AssertionError, match="(?s)exit 2.*is empty"):
+        run_judge(tmp_path / "none", tmp_path / "out", course)
+    assert not (tmp_path / "out").exists()

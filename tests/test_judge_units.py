@@ -277,7 +277,7 @@ def test_verdicts_zip_strictly():
 
 
 def test_collect_reads_only_regular_files_with_one_link(tmp_path):
-    from tools.grade.collect import readable
+    from tools.grade.collect import regular_file as readable
 
     course, learner = tmp_path / "course", tmp_path / "learner"
     course.mkdir()

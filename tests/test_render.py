@@ -8,7 +8,6 @@ reported (a warning), as information for authors.
 from __future__ import annotations
 
 import re
-import warnings
 from functools import cache
 from pathlib import Path
 
@@ -102,13 +101,14 @@ def test_colab_copy_renders_without_myst(path):
     assert not left, f"{_name(path)}: roles left in the markdown: {left[:5]}"
 
 
-@pytest.mark.parametrize("path", ORIGINALS, ids=_name)
-def test_original_renders(path):
-    """The book's sources render with nbconvert; their MyST is reported, not failed on."""
+@pytest.mark.parametrize("path", sorted((ROOT / "exercises").glob("*.ipynb")), ids=_name)
+def test_exercise_renders_without_myst(path):
+    """Learners open exercises/ itself in JupyterLab (a clone, Binder's terminal command): its
+    markdown is plain too. (Chapters and solutions are the book's MyST sources; learners get
+    their colab/ copies, checked above.)"""
     problems = raw_myst(_html(path))
-    if problems:
-        warnings.warn(f"{_name(path)} (book source, MyST expected) would show {len(problems)} raw MyST "
-                      f"item(s) in Jupyter; learners get colab/{_name(path)} instead", stacklevel=1)
+    assert not problems, f"{_name(path)} rendered by nbconvert shows raw MyST:\n  - " + \
+        "\n  - ".join(problems)
 
 
 # --------------------------------------------------------------------------- the converter itself
@@ -174,3 +174,15 @@ def test_glossary_anchors_exist_in_the_built_site():
     ids = set(re.findall(r'id="([^"]+)"', glossary.read_text(encoding="utf-8")))
     missing = {term: anchor for term, anchor in make_colab.glossary_terms().items() if anchor not in ids}
     assert not missing, f"glossary anchors the Colab copies link to but the site lacks: {missing}"
+
+
+def test_the_sites_download_button_gives_the_plain_copy():
+    """A page's .ipynb download is the Colab copy (plain CommonMark), not the MyST source."""
+    sources = ROOT / "_build" / "html" / "_sources"
+    if not sources.is_dir():
+        pytest.skip("the site is not built (make book)")
+    copies = sorted((ROOT / "colab").glob("*/*.ipynb"))
+    assert copies
+    for copy in copies:
+        download = sources / copy.relative_to(ROOT / "colab")
+        assert download.read_bytes() == copy.read_bytes(), f"{download} is not {copy}"

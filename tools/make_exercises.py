@@ -6,7 +6,14 @@ Authors write only ``solutions/NN_topic.ipynb``. For each one this script writes
 * every region between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` becomes
   ``# YOUR CODE HERE`` followed by ``raise NotImplementedError()``;
 * outputs and execution counts are cleared;
-* graded cells (nbgrader metadata ``grade: true``) are kept byte for byte and locked.
+* graded cells (nbgrader metadata ``grade: true``) are kept and locked, with one title line
+  added in front (below);
+* markdown is plain CommonMark: the book's MyST roles and boxes become links and quoted blocks
+  (``tools/make_colab.py``'s converter), because JupyterLab, Colab and Binder show MyST as text;
+* the machinery a learner need not read (graded cells, the harness, the checks' helpers) is
+  collapsed where learners work: ``jupyter.source_hidden`` for JupyterLab and Notebook 7, and
+  Colab's ``cellView: "form"`` with a first line ``#@title Check: <grade id> (N points)`` (a
+  comment anywhere else), so they see the task, their own cell and one line per check.
 
 It also writes ``exercises/grading_manifest.json``, the official list of graded cells
 (grade id, points and a hash of the source) that the grader scores against, so that a
@@ -63,9 +70,16 @@ class ExerciseError(ValueError):
     """A solution notebook that cannot be turned into an exercise."""
 
 
+TITLE_LINE = "#@title "
+
+
 def normalise_source(source: str) -> str:
-    """Source text as the grader compares it: trailing blanks and final newlines ignored."""
+    """Source text as the grader compares it: trailing blanks, final newlines and the title
+    line that the exercise puts in front of a collapsed cell (``fold_machinery``) ignored, so a
+    graded cell of the solution and of the exercise compare equal."""
     lines = [line.rstrip() for line in source.replace("\r\n", "\n").split("\n")]
+    if lines and lines[0].startswith(TITLE_LINE):
+        lines = lines[1:]
     return "\n".join(lines).strip("\n")
 
 
@@ -114,6 +128,25 @@ FOLDED_MACHINERY_TAGS = ("harness", "grading-helper")
 LEARNER_MARK = "# YOUR CODE HERE"
 
 
+def fold_machinery(cell, title: str) -> None:
+    """Collapse ``cell`` in JupyterLab, Notebook 7 and Colab, showing only ``title``."""
+    cell.metadata.setdefault("jupyter", {})["source_hidden"] = True
+    cell.metadata["cellView"] = "form"
+    cell.source = f"{TITLE_LINE}{title}\n{cell.source}"
+
+
+def machinery_title(cell) -> str | None:
+    """The one line a learner sees for a cell of machinery, or None for every other cell."""
+    tags = cell.metadata.get("tags", [])
+    if "harness" in tags:
+        return "The self-check's machinery (run it; no need to read it)"
+    if "grading-helper" in tags and "given-to-learners" in tags:
+        return "Given code your answers may use (open it to read)"
+    if "grading-helper" in tags:
+        return "References the checks compare with (run it; no need to read it)"
+    return None
+
+
 def mark_cells_for_the_page(exercise: nbformat.NotebookNode) -> None:
     """Tag graded cells (and the harness) ``hide-input``, graded ones also ``graded-cell``,
     and the learner's cells ``learner-cell``, keeping every other tag and the source as is."""
@@ -133,6 +166,17 @@ def mark_cells_for_the_page(exercise: nbformat.NotebookNode) -> None:
                 tags.append(tag)
         if tags:
             cell.metadata["tags"] = tags
+
+
+def plain_markdown(exercise: nbformat.NotebookNode, name: str) -> None:
+    """Turn the MyST of every markdown cell into CommonMark, as the Colab copies have it."""
+    # Imported here: run as a script, main() puts the repository root on sys.path first.
+    from tools.make_colab import Converter
+
+    markdown = [cell for cell in exercise.cells if cell.cell_type == "markdown"]
+    converter = Converter(f"exercises/{Path(name).stem}", [cell.source for cell in markdown])
+    for cell in markdown:
+        cell.source = converter.convert(cell.source)
 
 
 def is_graded_cell_format(notebook) -> bool:
@@ -257,9 +301,13 @@ def make_exercise(solution: nbformat.NotebookNode, name: str) -> tuple[nbformat.
             meta["locked"] = True
             cell.metadata["editable"] = False
             cell.metadata["deletable"] = False
+            fold_machinery(cell, f"Check: {grade_id} ({points:g} points)")
             graded.append({"grade_id": grade_id, "points": points, "sha256": source_hash(cell.source)})
         else:
             cell.source = strip_solutions(cell.source, where)
+            title = machinery_title(cell) if cell.cell_type == "code" else None
+            if title:
+                fold_machinery(cell, title)
     if not graded:
         raise ExerciseError(f"{name}: no graded cells")
     check_graded_cell_format(solution, name, graded)
@@ -268,6 +316,7 @@ def make_exercise(solution: nbformat.NotebookNode, name: str) -> tuple[nbformat.
         raise ExerciseError(f"{name}: the first cell must be the title '{SOLUTION_TITLE}<topic>'")
     title.source = EXERCISE_TITLE + title.source[len(SOLUTION_TITLE) :]
     exercise.cells.insert(1, banner_cell(name))
+    plain_markdown(exercise, name)
     mark_cells_for_the_page(exercise)
     text = json.dumps(exercise, sort_keys=True)
     for pattern in LEAK_PATTERNS:
@@ -314,6 +363,8 @@ def out_of_date(expected: dict[str, str], exercises_dir: Path = EXERCISES) -> li
 
 
 def main(argv: list[str] | None = None) -> int:
+    if str(ROOT) not in sys.path:  # run as a script, python tools/make_exercises.py
+        sys.path.insert(0, str(ROOT))
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="only check that exercises/ is up to date")
     args = parser.parse_args(argv)

@@ -12,6 +12,9 @@ by ``tools/make_exercises.py``), not against whatever the notebook now claims:
 
 At the end of the run it prints one table per notebook, writes a JSON report
 (``--grade-report``), and makes ``SCORE earned/possible`` the very last line of the output.
+That table and its hints are all a learner sees: nbval's dump of every failing cell's source and
+traceback (hundreds of lines, numbered "Cell 11" after nothing in the table) is left out unless
+``--cell-dumps`` asks for it.
 
 This is the learner's **self-check**, for feedback; it says so in its output. It runs in the
 learner's own kernel, so it cannot be the official grade: that comes from the instructor's
@@ -57,6 +60,11 @@ def pytest_addoption(parser):
         "--grade-report",
         default="grading-report.json",
         help="where to write the JSON grade report (default: grading-report.json; 'none' to skip)",
+    )
+    group.addoption(
+        "--cell-dumps",
+        action="store_true",
+        help="also print every failing cell's source and traceback (nbval's report)",
     )
     group.addoption(
         "--grade-manifest",
@@ -168,6 +176,18 @@ class Grader:
     def is_graded_notebook(self, path: Path) -> bool:
         """Exercises and solutions are graded; the chapters share their names but never are."""
         return path.name in self.manifest and path.parent.name != "chapters"
+
+    def pytest_collection_modifyitems(self, config, items):
+        """A self-check run talks like a teacher: the score table and its hints, nothing else,
+        unless --cell-dumps asks for nbval's own failure report."""
+        graded = any(getattr(item, "cell", None) is not None
+                     and self.is_graded_notebook(Path(str(item.fspath))) for item in items)
+        if not graded or config.getoption("cell_dumps"):
+            return
+        config.option.tbstyle = "no"  # no FAILURES section with every failing cell's source
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.reportchars = ""  # no "FAILED ...::Cell 11" lines: the table names the cells
 
     # -- collecting results (works under pytest-xdist too: all travels in the report) --
     @pytest.hookimpl(hookwrapper=True)

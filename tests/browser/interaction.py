@@ -252,6 +252,18 @@ def check_overflow_is_deliberate(page: PlaywrightPage) -> list[str]:
             f"{item['text']}" for item in page.evaluate(_OVERFLOW_JS) if not (item["cue"] or item["wraps"])]
 
 
+def check_tables_stay_whole(page: PlaywrightPage) -> list[str]:
+    """At phone width printed output (tables above all) keeps its lines: wrapped, a table's rows
+    fall apart, so it scrolls as a whole instead (with the cue that check_overflow_is_deliberate
+    asks for)."""
+    return [f"printed output wraps at phone width, so its rows fall apart: {text}"
+            for text in page.evaluate(
+                """() => [...document.querySelectorAll('article.bd-article .cell_output pre')]
+                       .filter(pre => pre.checkVisibility()
+                                      && getComputedStyle(pre).whiteSpace !== 'pre')
+                       .map(pre => pre.textContent.trim().split('\\n')[0].slice(0, 70))""")]
+
+
 def check_print(page: PlaywrightPage) -> list[str]:
     """Printed (to PDF), no code line is cut: every code block wraps inside the printed page."""
     page.emulate_media(media="print")

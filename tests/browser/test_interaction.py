@@ -86,6 +86,7 @@ def test_code_and_equations_fit(open_page, page):
     tab.set_viewport_size(interaction.PHONE)
     tab.wait_for_timeout(300)
     problems += [f"at 390 px: {problem}" for problem in interaction.check_overflow_is_deliberate(tab)]
+    problems += [f"at 390 px: {problem}" for problem in interaction.check_tables_stay_whole(tab)]
     _assert_clean(f"{page.html} (notebook code lines: at most 84 characters)", problems)
 
 

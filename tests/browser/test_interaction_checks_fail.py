@@ -22,6 +22,7 @@ BROKEN = f"""<!doctype html><html><head><style>
   <a href="#x">a link</a>
   <mjx-container tabindex="0">x^2</mjx-container>
   <div class="highlight"><pre>{WIDE_CODE}</pre></div>
+  <div class="cell_output"><pre style="white-space: pre-wrap">  n   NumPy ms   PyTorch ms</pre></div>
   <img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" alt="a figure with no larger view">
   <button class="primary-toggle" style="display:none">hidden toggle</button>
   <button class="primary-toggle">visible toggle, wired to nothing</button>
@@ -44,6 +45,10 @@ def _assert_reports(problems, fragment):
 
 def test_fits_catches_a_code_line_wider_than_its_box(broken):
     _assert_reports(interaction.check_fits(broken), "overflows its box")
+
+
+def test_table_check_catches_printed_output_that_wraps(broken):
+    _assert_reports(interaction.check_tables_stay_whole(broken), "rows fall apart")
 
 
 def test_overflow_check_catches_a_scroll_without_a_cue(broken):

@@ -10,6 +10,7 @@ import csv
 import json
 import re
 import sys
+import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -109,8 +110,8 @@ FLAG_TEXT = {
     "kernel-died": "Your code stopped the Python process (a crash, os._exit, running out of "
     "memory); the grader restarted it past that point.",
     "huge-output": "Your code sent more output than the grader accepts.",
-    "several-copies": "Your submission holds several copies of this notebook; the one nearest "
-    "the top of your folder was graded.",
+    "several-copies": "Your submission holds several copies of this notebook; the most "
+    "complete one (the most answers written) was graded (see the notes below).",
     "unsandboxed": "Graded without a sandbox.",
     "grader-error": "The grader itself failed on this notebook; your instructor will look at it.",
     "needs-review": "Some graded cells could not be graded on this machine; your instructor "
@@ -209,20 +210,33 @@ def feedback_html(row: NotebookResult) -> str:
 
 
 class Progress:
-    """A one-line progress bar on a terminal; nothing otherwise."""
+    """Progress for a long run: a one-line bar on a terminal; otherwise (a CI log, a file) a
+    plain line about every 5% of the notebooks or every minute, with the time left estimated
+    from the pace so far."""
 
-    def __init__(self, total: int, stream=sys.stderr):
-        self.total, self.done, self.stream = total, 0, stream
+    def __init__(self, total: int, stream=sys.stderr, clock=time.monotonic, every_s: float = 60):
+        self.total, self.done, self.stream, self.clock = total, 0, stream, clock
         self.live = hasattr(stream, "isatty") and stream.isatty()
+        self.started = self.last = clock()
+        self.every_s, self.every_n = every_s, max(1, total // 20)
 
     def step(self, label: str) -> None:
         self.done += 1
-        if not self.live:
+        if self.live:
+            width = 30
+            filled = int(width * self.done / max(self.total, 1))
+            bar = "#" * filled + "-" * (width - filled)
+            self.stream.write(f"\r[{bar}] {self.done}/{self.total} {printable(label)[:40]:<40}")
+            if self.done == self.total:
+                self.stream.write("\n")
+            self.stream.flush()
             return
-        width = 30
-        filled = int(width * self.done / max(self.total, 1))
-        bar = "#" * filled + "-" * (width - filled)
-        self.stream.write(f"\r[{bar}] {self.done}/{self.total} {label[:40]:<40}")
-        if self.done == self.total:
-            self.stream.write("\n")
-        self.stream.flush()
+        now = self.clock()
+        if self.done == self.total or self.done % self.every_n == 0 or now - self.last >= self.every_s:
+            self.last = now
+            elapsed = now - self.started
+            left = elapsed / self.done * (self.total - self.done)
+            self.stream.write(f"grade: {self.done}/{self.total} notebooks graded "
+                              f"({100 * self.done // max(self.total, 1)}%), {elapsed / 60:.1f} min "
+                              f"so far, about {left / 60:.1f} min left\n")
+            self.stream.flush()
