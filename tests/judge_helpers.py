@@ -15,6 +15,7 @@ import pytest
 
 from tests.helpers import FIXTURES, ROOT, SOLUTIONS
 from tools.grade.official import NotInGradedCellFormat, read_official
+from tools.grade.safe import file_stem  # a learner's files are named by file_stem
 from tools.make_exercises import ExerciseError, generate, make_exercise, serialise
 
 ANSWER_MARK = "# YOUR CODE HERE"
@@ -78,7 +79,7 @@ class Results:
         return set(filter(None, self.row(learner, notebook)["flags"].split(";")))
 
     def cells(self, learner: str, notebook: str) -> dict[str, dict]:
-        document = json.loads((self.out / "learners" / f"{learner}.json").read_text())
+        document = json.loads((self.out / "learners" / f"{file_stem(learner)}.json").read_text())
         for entry in document["notebooks"]:
             if entry["notebook"] == notebook:
                 return {cell["grade_id"]: cell for cell in entry["cells"]}

@@ -149,3 +149,60 @@ def test_unsandboxed_rows_say_so(tmp_path):
     assert results.earned("ann", "00_toy.ipynb") == 5
     assert results.flags("ann", "00_toy.ipynb") == {"unsandboxed"}
     assert "unsafe" in results.output
+
+
+HIDDEN_PROBE = r"""
+import glob, importlib, json, os, sys
+found = {}
+for name in ("torch", "functorch", "torchgen", "torch.nn"):
+    try:
+        importlib.import_module(name)
+        found[name] = "imported"
+    except ImportError as error:
+        found[name] = type(error).__name__
+found["files"] = [path for entry in sys.path if entry
+                  for path in glob.glob(os.path.join(entry, "torch", "**", "*.so*"),
+                                        recursive=True)]
+print("PROBE " + json.dumps(found))
+"""
+
+
+def test_pytorch_is_not_there_for_a_numpy_only_program():
+    try:
+        box, _ = detect("bwrap")
+    except SandboxUnavailable as error:
+        pytest.skip(f"bubblewrap cannot run on this machine: {error}")
+    job = Path(tempfile.mkdtemp(prefix="judge-hidden-test-"))
+    try:
+        (job / "runner.py").write_text(HIDDEN_PROBE)
+        job.chmod(0o755)
+        (job / "runner.py").chmod(0o644)
+        seen = {}
+        for hide in (False, True):
+            argv, environment, cwd = box.command(job, "unused", 4, hide_torch=hide)
+            done = subprocess.run(argv, env=environment, cwd=cwd, capture_output=True,
+                                  text=True, timeout=300, check=False)
+            lines = [line for line in done.stdout.splitlines() if line.startswith("PROBE ")]
+            assert lines, done.stderr[-2000:]
+            seen[hide] = json.loads(lines[0][6:])
+    finally:
+        shutil.rmtree(job, ignore_errors=True)
+    assert seen[False]["torch"] == "imported" and seen[False]["files"]  # the control
+    assert {seen[True][name] for name in ("torch", "functorch", "torchgen", "torch.nn")} == {
+        "ModuleNotFoundError"}
+    assert seen[True]["files"] == []  # no library of PyTorch's to load by hand either
+
+
+def test_setpriv_refuses_the_numpy_only_checks(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("the setpriv fallback needs root")
+    course = toy_course(tmp_path / "course")
+    (tmp_path / "subs" / "ann").mkdir(parents=True)
+    shutil.copy(FIXTURES / "00_toy.ipynb", tmp_path / "subs" / "ann" / "00_toy.ipynb")
+    results = run_judge(tmp_path / "subs", tmp_path / "out", course, "--sandbox", "setpriv",
+                        jobs=1)
+    cells = results.cells("ann", "00_toy.ipynb")
+    assert cells["double-value"]["earned"] == 3
+    assert cells["mean-square-value"]["earned"] == 0, "setpriv cannot hide PyTorch"
+    assert "needs-review" in results.flags("ann", "00_toy.ipynb")
+    assert "NumPy-only" in cells["mean-square-value"]["message"]

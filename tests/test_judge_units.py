@@ -4,6 +4,7 @@ tools/make_exercises.py."""
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import zipfile
@@ -250,3 +251,99 @@ def test_the_harness_file_is_what_the_docs_say(tmp_path):
     for name in ["run_check", "check_close", "check_equal", "expect_error", "outcome", "to_data",
                  "self_check_score"]:
         assert name in text and f"def {name}(" in (ROOT / "tools" / "harness.py").read_text()
+
+
+# -- issue #19: what holds by construction -----------------------------------------------------
+def test_numpy_only_checks_come_from_the_official_exercise(toy_official):
+    hidden, present = rules.numpy_only_checks(toy_official)
+    assert (hidden, present) == ({"mean-square-value"}, set())
+
+
+def test_a_deep_cell_is_parsed_not_skipped(toy_official):
+    deep = "0" + " + 0" * 2000
+    cell = f"def mean_square(x):\n    zero = {deep}\n    return float(torch.mean(x)) + zero\n"
+    compile(cell, "<deep>", "exec")  # Python compiles it ...
+    report = rules.check(toy_official, _answers_with(toy_official, cell))
+    assert "mean-square-value" in report.forbidden  # ... so the judge reads it too
+    assert any("torch" in reason for reason in report.forbidden["mean-square-value"])
+
+
+def test_verdicts_zip_strictly():
+    from tools.grade.judge import strict_zip
+
+    assert list(strict_zip([1, 2], "ab")) == [(1, "a"), (2, "b")]
+    with pytest.raises(ValueError):
+        list(strict_zip((), [1]))
+
+
+def test_collect_reads_only_regular_files_with_one_link(tmp_path):
+    from tools.grade.collect import regular_file as readable
+
+    course, learner = tmp_path / "course", tmp_path / "learner"
+    course.mkdir()
+    learner.mkdir()
+    (course / "solution.ipynb").write_text("{}")
+    (learner / "own.ipynb").write_text("{}")
+    (learner / "linked.ipynb").hardlink_to(course / "solution.ipynb")
+    (learner / "symlinked.ipynb").symlink_to(course / "solution.ipynb")
+    assert readable(learner / "own.ipynb", course)
+    assert not readable(learner / "linked.ipynb", course)
+    assert not readable(learner / "symlinked.ipynb", course)
+    assert not readable(learner, course)
+    (course / "inside.ipynb").write_text("{}")
+    assert not readable(course / "inside.ipynb", course)
+
+
+def _frames(*frames) -> list:
+    import queue
+
+    from tools.grade import session
+
+    stream = io.BytesIO(b"".join(frames))
+    out: queue.Queue = queue.Queue()
+    session._read_frames(stream, out, allowance=10_000)
+    found = []
+    while not out.empty():
+        found.append(out.get()[0])
+    return found
+
+
+def _frame(message: dict, payload: bytes = b"") -> bytes:
+    if payload:
+        message = dict(message, nbytes=len(payload))
+    return json.dumps(message).encode() + b"\n" + payload
+
+
+def test_the_judge_keeps_only_payloads_it_asked_for():
+    call = {"type": "call", "grade_id": "g", "which": "visible"}
+    result = dict(call, type="result")
+    assert _frames(_frame(call), _frame(result, b"data")) == ["message", "message", "eof"]
+    assert _frames(_frame({"type": "note"}, b"data")) == ["malformed"]
+    assert _frames(_frame(result, b"data")) == ["malformed"]  # no call before it
+    assert _frames(_frame(call), _frame(result, b"a"), _frame(call),
+                   _frame(result, b"b")) == ["message"] * 3 + ["malformed"]  # twice
+    assert _frames(_frame(call), _frame(result, b"x" * 20_000)) == ["message", "overflow"]
+
+
+def test_reports_survive_any_learner_text(tmp_path):
+    from tools.grade import report
+    from tools.grade.judge import CellResult, NotebookResult
+
+    rows = []
+    for name in ["=cmd|' /C calc'!A0", "caf\udce9", "<b>x</b>", "plain"]:
+        row = NotebookResult(name, "00_toy.ipynb", 2, cells=[CellResult("g", 2)])
+        row.cells[0].status, row.cells[0].message = "failed", "\ud800 <script>x</script> ```"
+        row.notes.append("<img src=x onerror=alert(1)>")
+        rows.append(row)
+    report.write(rows, tmp_path, {"seed": 99, "sandbox": "bwrap"})
+    assert json.loads((tmp_path / "run.json").read_text())["seed"] == 99
+    for path in tmp_path.rglob("*"):
+        if path.is_file() and path.name != "run.json":
+            text = path.read_text(encoding="utf-8")
+            assert '"seed"' not in text
+            if path.suffix == ".html":
+                assert "<script" not in text and "<img" not in text and "<b>" not in text
+    assert len(list((tmp_path / "learners").iterdir())) == 4
+    with (tmp_path / "grades.csv").open(newline="", encoding="utf-8") as handle:
+        learners = [row[0] for row in list(csv.reader(handle))[1:]]
+    assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in learners)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import resource
 import secrets
 import shutil
 import sys
@@ -22,6 +23,7 @@ from tools.grade.collect import NoLearners, answered_counter, collect
 from tools.grade.judge import NotebookResult, Options, grade_notebook, trusted_checks
 from tools.grade.merge import merge_results
 from tools.grade.official import official_exercises
+from tools.grade.rules import numpy_only_checks
 from tools.grade.safe import printable
 from tools.grade.sandbox import Limits, SandboxUnavailable, detect
 from tools.grade.session import Timeouts
@@ -105,7 +107,8 @@ def main(argv=None) -> int:
     try:
         learners = collect(args.submissions, [official.name for official in officials],
                            answered_counter(officials),
-                           lambda text: print(f"grade: warning: {text}", file=sys.stderr))
+                           lambda text: print(f"grade: warning: {text}", file=sys.stderr),
+                           course=args.course)
     except NoLearners as error:
         print(f"grade: {error}", file=sys.stderr)
         return 2
@@ -126,6 +129,13 @@ def main(argv=None) -> int:
         return 3
     for warning in warnings:
         print(f"grade: warning: {warning}", file=sys.stderr)
+    print(f"grade: limits per learner: {sandbox.limits_header()}", file=sys.stderr)
+    for official in officials:
+        _, present = numpy_only_checks(official)
+        if present:
+            print(f"grade: note: {official.name}: {', '.join(sorted(present))} test NumPy-only "
+                  "answers but call PyTorch themselves, so they run next to PyTorch: there the "
+                  "from-scratch rule is only looked for", file=sys.stderr)
     for official in officials:  # an author's mistake stops the run before anyone is graded
         try:
             trusted_checks(official)
@@ -170,7 +180,8 @@ def main(argv=None) -> int:
         results = list(pool.map(one, tasks))
     meta = {"seed": seed, "sandbox": sandbox.mode, "seconds": round(time.monotonic() - started, 1),
             "notebooks": [official.name for official in officials], "skipped": skipped,
-            "shard": f"{part}/{parts}"}
+            "shard": f"{part}/{parts}", "limits": sandbox.limits_header(),
+            "judge_peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
     if args.learner and (args.out / "grades.csv").exists():
         fresh = Path(tempfile.mkdtemp(prefix="grade-learner-"))
         try:

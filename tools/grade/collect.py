@@ -17,7 +17,8 @@ A notebook is recognised by its file name, also as Colab and browsers rename cop
 complete one is graded (the most answer cells changed from the exercise's stub; then the
 shallowest, then the exact name), and the row is flagged ``several-copies``.
 
-Symbolic links are never followed (a link could point at the instructor's solutions), and
+Only a regular file with one link is read (``regular_file``): a symbolic or a hard link could be
+the instructor's solution, and a file inside the instructor's checkout never is a submission;
 nothing else in a learner's folder is read. A folder with no learner in it, or whose learners
 hold no course notebook at all, is an error that says what was found (``NoLearners``): a wrong
 folder must not become a class of silent zeros.
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,9 +77,21 @@ def official_name(file_name: str, wanted: set[str]) -> str | None:
     return f"{stem}.ipynb" if f"{stem}.ipynb" in wanted else None
 
 
-def regular_file(path: Path) -> bool:
-    """A file we may read: a regular file reached without following a link."""
-    return not path.is_symlink() and path.is_file()
+def regular_file(path: Path, course: Path | None = None) -> bool:
+    """Whether the judge may read ``path`` as a learner's file: a regular file (not a link)
+    with exactly one name, so that it is no other file's hard link, and not inside the
+    instructor's checkout ``course``."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return False
+    if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+        return False
+    if course is not None:
+        real, home = os.path.realpath(path), os.path.realpath(course)
+        if os.path.commonpath([real, home]) == home:
+            return False
+    return True
 
 
 def learner_of_folder(name: str) -> str:
@@ -98,12 +112,14 @@ def learner_of_flat_file(name: str) -> tuple[str, str] | None:
 
 def collect(submissions: Path, names: list[str],
             answered: Callable[[str, Path], int] | None = None,
-            warn: Callable[[str], None] | None = None) -> list[Submission]:
+            warn: Callable[[str], None] | None = None,
+            course: Path | None = None) -> list[Submission]:
     """The learners (sorted by id) and, for each, which copy of each notebook to grade.
 
     ``answered(name, path)`` counts the answer cells a copy has changed (negative when it
     cannot be read); it chooses between several copies. ``warn`` hears about top-level files
-    that belong to nobody. Raises ``NoLearners``.
+    that belong to nobody. ``course``: the instructor's checkout, whose files are never read.
+    Raises ``NoLearners``.
     """
     wanted = set(names)
     found: dict[str, Submission] = {}
@@ -115,12 +131,12 @@ def collect(submissions: Path, names: list[str],
         if entry.is_dir():
             learner = learner_of_folder(entry.name)
             submission = found.setdefault(learner, Submission(learner, entry))
-            for path, depth in _walk(entry):
+            for path, depth in _walk(entry, course):
                 name = official_name(path.name, wanted)
                 if name:
                     candidates.setdefault(learner, {}).setdefault(name, []).append((path, depth))
             continue
-        flat = learner_of_flat_file(entry.name) if entry.is_file() else None
+        flat = learner_of_flat_file(entry.name) if regular_file(entry, course) else None
         name = official_name(flat[1], wanted) if flat else None
         if flat is None or name is None:
             ignored.append(entry.name)
@@ -169,7 +185,7 @@ def _too_high(submissions: Path, found: dict[str, Submission],
             break
 
 
-def _walk(folder: Path):
+def _walk(folder: Path, course: Path | None = None):
     top = len(folder.parts)
     for here, dirs, files in os.walk(folder, followlinks=False):
         depth = len(Path(here).parts) - top
@@ -177,7 +193,7 @@ def _walk(folder: Path):
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and depth < MAX_DEPTH)
         for name in sorted(files):
             path = Path(here) / name
-            if regular_file(path):
+            if regular_file(path, course):
                 yield path, depth
 
 

@@ -66,6 +66,7 @@ class NotebookResult:
     notes: list[str] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
     seconds: float = 0.0  # wall time spent in the sandbox for this notebook
+    received: int = 0  # bytes of frames the judge accepted for this notebook, all runs
 
     @property
     def earned(self) -> float:
@@ -94,6 +95,9 @@ def trusted_checks(official: Official) -> dict[str, Check]:
         # Each graded cell gets its own namespace, so that its inputs/verdict stay its own.
         own = dict(namespace)
         own["run_check"] = recorder
+        # A verdict that zips what the learner returned with what it expects must see every
+        # item: a short or empty result fails instead of passing on what is there.
+        own["zip"] = strict_zip
         recorded.clear()
         exec(compile(cell.source, f"<{official.name} {cell.grade_id}>", "exec"), own)  # noqa: S102 - trusted text
         if "last" not in recorded:
@@ -106,6 +110,11 @@ def trusted_checks(official: Official) -> dict[str, Check]:
             )
         checks[grade_id] = Check(grade_id, cell.points, cell.source, inputs, verdict, int(seed))
     return checks
+
+
+def strict_zip(*iterables):
+    """``zip`` that raises ValueError when the lengths differ (the verdicts' zip)."""
+    return zip(*iterables, strict=True)
 
 
 def fresh_seed(base: int, learner: str, notebook: str, grade_id: str) -> int:
@@ -138,14 +147,35 @@ def grade_notebook(official: Official, learner: str, path: Path | None, options:
     if verdict_of_rules.forbidden:
         result.flags.append("forbidden-call")
     checks = trusted_checks(official)
+    hidden, _ = rules.numpy_only_checks(official)
+    refused = set()
+    if not options.sandbox.hides_torch:
+        # setpriv cannot hide PyTorch: it refuses those checks; without a sandbox (the warm
+        # --unsafe-no-sandbox mode) they run next to PyTorch and the rule is only looked for.
+        refused = hidden if options.sandbox.mode != "none" else set()
+        hidden = set()
     job = Path(tempfile.mkdtemp(prefix="judge-job-"))
     try:
-        given = _write_job(job, official, answers, checks, learner, options.seed)
-        outcomes = _run(job, official, options, slot, result)
+        given = _write_job(job, official, answers, checks, learner, options.seed, hidden,
+                           refused)
+        outcomes = _run(job, official, options, slot, result, "program.json")
+        if hidden:
+            numpy = _run(job, official, options, slot, result, "program-numpy.json",
+                         spent=result.seconds)
+            outcomes["results"].update(numpy["results"])
+            outcomes["lost"].update(numpy["lost"])
+        for grade_id in refused:
+            outcomes["lost"][grade_id] = REFUSED
+        if refused:
+            result.flags.append("needs-review")
         _verdicts(result, checks, given, outcomes, verdict_of_rules.forbidden)
     finally:
         shutil.rmtree(job, ignore_errors=True)
     return result
+
+
+REFUSED = ("Not graded here: this check tests a NumPy-only task, which is graded only where "
+           "PyTorch's files are hidden (bubblewrap); your instructor will grade it.")
 
 
 def _all(result: NotebookResult, flag: str, status: str, message: str) -> NotebookResult:
@@ -156,8 +186,12 @@ def _all(result: NotebookResult, flag: str, status: str, message: str) -> Notebo
 
 
 def _write_job(job: Path, official: Official, answers: dict[int, str], checks: dict[str, Check],
-               learner: str, base_seed: int) -> dict:
-    """The job folder the sandbox sees read-only: runner, codec, program and inputs."""
+               learner: str, base_seed: int, hidden: set[str] = frozenset(),
+               refused: set[str] = frozenset()) -> dict:
+    """The job folder the sandbox sees read-only: runner, codec, programs and inputs.
+
+    ``program.json`` holds the checks that run next to PyTorch, ``program-numpy.json`` those
+    of NumPy-only tasks (``hidden``), run where PyTorch's files are not there."""
     shutil.copy(HERE / "runner.py", job / "runner.py")
     shutil.copy(HERE / "codec.py", job / "codec.py")
     given, listed = {}, []
@@ -173,8 +207,15 @@ def _write_job(job: Path, official: Official, answers: dict[int, str], checks: d
             (job / name).write_bytes(codec.encode(data))
             files[which] = name
         listed.append({"grade_id": grade_id, "source": check.source, "inputs": files})
-    program = {"cells": rebuild.rebuild(official, answers), "checks": listed}
-    (job / "program.json").write_text(json.dumps(program), encoding="utf-8")
+    cells = rebuild.rebuild(official, answers)
+    learner_names = sorted(rules.answer_names(official))
+    plain = [check for check in listed if check["grade_id"] not in hidden | refused]
+    numpy = [check for check in listed if check["grade_id"] in hidden]
+    for name, chosen, numpy_only in (("program.json", plain, False),
+                                     ("program-numpy.json", numpy, True)):
+        program = {"cells": cells, "checks": chosen, "learner_names": learner_names,
+                   "numpy_only": numpy_only}
+        (job / name).write_text(json.dumps(program), encoding="utf-8")
     job.chmod(0o755)
     for item in job.iterdir():
         item.chmod(0o644)
@@ -182,23 +223,30 @@ def _write_job(job: Path, official: Official, answers: dict[int, str], checks: d
 
 
 def _run(job: Path, official: Official, options: Options, slot: int,
-         result: NotebookResult) -> dict:
-    """Run the runner, restarting it past a cell or check that timed out or killed it."""
+         result: NotebookResult, program: str, spent: float = 0.0) -> dict:
+    """Run the runner on ``program``, restarting it past a cell or check that timed out or
+    killed it; ``spent`` is the notebook's time already used (its budget is shared)."""
+    numpy_only = program == "program-numpy.json"
+    graded_here = {check["grade_id"] for check in
+                   json.loads((job / program).read_text(encoding="utf-8"))["checks"]}
     skip_cells: set[int] = set()
     skip_checks: set[str] = set()
     results: dict[tuple[str, str], tuple[dict, bytes]] = {}
     lost: dict[str, str] = {}  # grade_id -> why its results are missing
     self_check: dict = {}
     cell_errors: dict[int, dict] = {}
-    spent = 0.0
     for attempt in range(MAX_ATTEMPTS):
-        name = f"attempt-{attempt}.json"
+        name = f"attempt-{'numpy-' if numpy_only else ''}{attempt}.json"
         (job / name).write_text(json.dumps({"skip_cells": sorted(skip_cells),
-                                            "skip_checks": sorted(skip_checks)}))
+                                            "skip_checks": sorted(skip_checks),
+                                            "program": program}))
         (job / name).chmod(0o644)
         budget = options.timeouts.notebook - spent
-        outcome = session.run(options.sandbox, job, name, slot, options.timeouts, budget)
+        outcome = session.run(options.sandbox, job, name, slot, options.timeouts, budget,
+                              hide_torch=numpy_only,
+                              allowance=session.NOTEBOOK_BYTES - result.received)
         spent += outcome.seconds
+        result.received += outcome.received
         result.seconds = round(spent, 2)
         expected = None  # a result counts only right after the runner's "call" for it
         for message, payload in outcome.messages:
@@ -207,9 +255,11 @@ def _run(job: Path, official: Official, options: Options, slot: int,
                 expected = (str(message.get("grade_id")), str(message.get("which")))
             elif kind == "result":
                 key = (str(message.get("grade_id")), str(message.get("which")))
-                if key == expected:
+                if key == expected and key[0] in graded_here:
                     results.setdefault(key, (message, payload))
                 expected = None
+            elif numpy_only:
+                continue  # the self-check and cell errors are the other program's to say
             elif kind == "self-check" and isinstance(message.get("results"), dict):
                 self_check = message["results"]
             elif kind == "cell-error" and isinstance(message.get("index"), int):
@@ -231,8 +281,8 @@ def _run(job: Path, official: Official, options: Options, slot: int,
         }.get(outcome.end, "stopped the runner (a crash, os._exit, or out of memory)")
         if outcome.end == "budget" or where is None:
             result.notes.append(f"the runner {reason} before it could start")
-            for check in official.graded:
-                lost.setdefault(check.grade_id, f"Not graded: your notebook {reason}.")
+            for grade_id in graded_here:
+                lost.setdefault(grade_id, f"Not graded: your notebook {reason}.")
             break
         if where[0] == "cell":
             skip_cells.add(where[1])
@@ -302,9 +352,11 @@ def _verdicts(result: NotebookResult, checks: dict[str, Check], given: dict, out
             cell.message = text
         else:
             cell.status = "failed"
+            # The fresh seed stays in the instructor's log: with it, a regrade could be
+            # answered by heart.
             cell.message = (
                 f"Passed on the notebook's own inputs (seed {check.seed}) but failed on fresh "
-                f"inputs (seed {given[cell.grade_id]['fresh'][0]}): {verdicts['fresh'][1]}"
+                f"inputs drawn for this grading: {verdicts['fresh'][1]}"
             )
 
 

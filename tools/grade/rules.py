@@ -1,4 +1,8 @@
-"""Step 4, rules: what the learner's answer cells may not use, checked on the syntax tree.
+"""Step 4, rules: what the learner's answer cells may not use, looked for on the syntax tree.
+
+These rules are early feedback and flags, not a guarantee: code can be written around a syntax
+tree. The guarantee for a NumPy-only task is the environment: ``numpy_only_checks`` names the
+graded cells whose ``call`` the judge runs where PyTorch's files are not there.
 
 Two kinds of rule:
 
@@ -30,10 +34,15 @@ the learner's code and the given code.
 from __future__ import annotations
 
 import ast
+import json
 import re
-from dataclasses import dataclass, field
+import subprocess
+import sys
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
-from tools.grade.official import Official
+from tools.grade.official import Cell, Official
 
 ALLOWED_IMPORTS = frozenset(
     {"numpy", "math", "torch", "itertools", "functools", "collections", "typing",
@@ -103,9 +112,11 @@ class RulesReport:
 
 
 def _parse(source: str):
+    """The syntax tree, or None for what Python would not compile either. A tree too deep for
+    this process raises RecursionError: ``check`` then parses in a process that can."""
     try:
         return ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    except (SyntaxError, ValueError, MemoryError):
         return None
 
 
@@ -387,7 +398,65 @@ def _call_uses(graded_source: str) -> set[str]:
 
 
 def check(official: Official, answers: dict[int, str]) -> RulesReport:
-    """The violations in the learner's answers and the graded cells they zero."""
+    """The violations in the learner's answers and the graded cells they zero.
+
+    The judge parses whatever Python compiles: a cell too deep for this process's recursion
+    limit is parsed again in a child process with a large stack and limit (raising the limit
+    here would let a deep frame or blob crash the judge's other threads). A cell is never
+    skipped: if even that fails, every graded cell is held for the instructor's review.
+    """
+    try:
+        return _check(official, answers)
+    except RecursionError:
+        return _check_in_child(official, answers)
+
+
+DEEP_STACK = 1024 * 2**20
+DEEP_RECURSION = 1_000_000
+
+
+def _check_in_child(official: Official, answers: dict[int, str]) -> RulesReport:
+    request = json.dumps({"official": asdict(official),
+                          "answers": {str(k): v for k, v in answers.items()}})
+    try:
+        root = str(Path(__file__).resolve().parents[2])
+        program = (f"import sys; sys.path.insert(0, {root!r}); "
+                   "from tools.grade.rules import _child; _child()")
+        done = subprocess.run([sys.executable, "-I", "-c", program], input=request,
+                              capture_output=True, text=True, timeout=120, check=False)
+        answer = json.loads(done.stdout)
+        report = RulesReport([Violation(**found) for found in answer["violations"]],
+                             answer["forbidden"])
+    except (OSError, ValueError, KeyError, TypeError, subprocess.TimeoutExpired):
+        why = "an answer cell is nested too deep for the grader to read; held for review"
+        report = RulesReport([Violation(-1, 0, why, True, "the notebook")])
+        report.forbidden = {cell.grade_id: [why] for cell in official.graded}
+    return report
+
+
+def _child() -> None:
+    """The child's side: ``_check`` on a JSON request (stdin), in a thread with a deep stack."""
+    request = json.loads(sys.stdin.read())
+    official = request["official"]
+    cells = [Cell(**{**cell, "tags": tuple(cell["tags"]), "forbid": tuple(cell["forbid"])})
+             for cell in official["cells"]]
+    by_index = {cell.index: cell for cell in cells}
+    rebuilt = Official(official["name"], cells,
+                       [by_index[cell["index"]] for cell in official["graded"]],
+                       [by_index[cell["index"]] for cell in official["answers"]])
+    answers = {int(k): v for k, v in request["answers"].items()}
+    box = {}
+    sys.setrecursionlimit(DEEP_RECURSION)  # this process runs nothing else
+    threading.stack_size(DEEP_STACK)
+    thread = threading.Thread(target=lambda: box.setdefault("report", _check(rebuilt, answers)))
+    thread.start()
+    thread.join()
+    report = box["report"]
+    print(json.dumps({"violations": [asdict(v) for v in report.violations],
+                      "forbidden": report.forbidden}))
+
+
+def _check(official: Official, answers: dict[int, str]) -> RulesReport:
     modules, torch_modules = module_aliases(official)
     report = RulesReport()
     labels = {}
@@ -464,3 +533,67 @@ def check(official: Official, answers: dict[int, str]) -> RulesReport:
         if reasons:
             report.forbidden[graded.grade_id] = list(dict.fromkeys(reasons))
     return report
+
+
+def answer_names(official: Official) -> set[str]:
+    """The names the official answer cells bind: the learner is asked to define them."""
+    return {name for cell in official.answers for name in _bound_names(_parse(cell.source))}
+
+
+def _graded_torch(source: str, torch_modules: set[str]) -> bool:
+    """Whether the graded cell's own code, other than ``inputs`` and ``verdict`` (which run in
+    the judge), uses PyTorch: ``call``, its helpers, and what the cell binds at its top level."""
+    tree = _parse(source)
+    for node in tree.body if tree else ():
+        if isinstance(node, ast.FunctionDef) and node.name in ("inputs", "verdict"):
+            continue
+        if _used_names(node) & torch_modules:
+            return True
+    return False
+
+
+def numpy_only_checks(official: Official) -> tuple[set[str], set[str]]:
+    """Which graded cells test a NumPy-only answer, decided on the official exercise (never on
+    a learner's code, which could move an answer elsewhere): (those the judge runs where
+    PyTorch's files are hidden, those it cannot).
+
+    A graded cell tests a NumPy-only answer when its ``call`` reaches an answer cell that
+    forbids ``torch``, through the names that the given code, the grading helpers and the
+    answer cells bind. It runs without PyTorch unless its ``call``, or trusted code it reaches,
+    uses PyTorch, or it reaches an answer of a PyTorch task: then its NumPy answer runs next
+    to PyTorch, and the from-scratch rule is only looked for (or checked by the trusted code
+    itself, as chapter 5's counter of PyTorch calls does).
+    """
+    _, torch_modules = module_aliases(official)
+    definers: dict[str, set[int]] = {}
+    uses: dict[int, set[str]] = {}
+    for cell in official.cells:
+        if cell.kind in ("graded", "harness", "setup"):
+            continue
+        tree = _parse(cell.source)
+        for name in _bound_names(tree):
+            definers.setdefault(name, set()).add(cell.index)
+        uses[cell.index] = _used_names(tree)
+    cells = {cell.index: cell for cell in official.cells}
+    hidden, present = set(), set()
+    for graded in official.graded:
+        called = _call_uses(graded.source)
+        reached, todo, seen = set(), list(called), set()
+        while todo:
+            name = todo.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            for index in definers.get(name, ()):
+                if index not in reached:
+                    reached.add(index)
+                    todo.extend(uses.get(index, ()))
+        answers = [cells[index] for index in reached if cells[index].kind == "answer"]
+        if not any("torch" in cell.forbid for cell in answers):
+            continue
+        trusted_torch = _graded_torch(graded.source, torch_modules) or any(
+            uses[index] & torch_modules for index in reached if cells[index].kind != "answer")
+        mixed = (called & torch_modules or trusted_torch
+                 or any("torch" not in cell.forbid for cell in answers))
+        (present if mixed else hidden).add(graded.grade_id)
+    return hidden, present

@@ -7,14 +7,16 @@ Three modes, chosen by ``detect``:
     with read-only binds of /usr, the Python installation and the virtual environment, and the
     job folder (the runner, the rebuilt notebook, the inputs) read-only at /job; a size-limited
     tmpfs at /tmp is the only writable place; no network (only a loopback); ``--die-with-parent``
-    and ``--new-session``. Run as root, the runner drops to an unprivileged uid inside the
+    and ``--new-session``. For the checks of NumPy-only tasks (``hide_torch``) PyTorch's package
+    folders are replaced by an empty read-only tmpfs whose ``__init__.py`` raises. Run as root, the runner drops to an unprivileged uid inside the
     sandbox (from 64000 on: a block of 32 per grader process, one per job slot), so that the
     kernel's process limit applies to it.
 ``setpriv`` (fallback when root and bubblewrap cannot run): the runner runs as that
     unprivileged uid with the same resource limits in a fresh private folder; it can read what
-    any user can read and reach the network, so the judge warns.
+    any user can read and reach the network, so the judge warns. It cannot hide PyTorch, so the
+    judge refuses the graded cells of NumPy-only tasks (flag ``needs-review``).
 ``none`` (only with ``--unsafe-no-sandbox``): resource limits only; rows are flagged
-    ``unsandboxed``. The runner is forked from a fork server that has imported PyTorch
+    ``unsandboxed``, and PyTorch is not hidden from NumPy-only tasks. The runner is forked from a fork server that has imported PyTorch
     once (tools/grade/warm.py), which saves about 2 s a notebook.
 
 In every mode ``prlimit`` (a warm runner: ``setrlimit``) limits CPU time, address space, processes, file size and open files,
@@ -86,14 +88,38 @@ class Sandbox:
                 "RLIMIT_NPROC": processes, "RLIMIT_FSIZE": lim.file_bytes,
                 "RLIMIT_NOFILE": lim.open_files, "RLIMIT_CORE": 0}
 
+    def limits_header(self) -> str:
+        """What bounds one learner's sandbox, for the run's header (and run.json)."""
+        lim = self.limits
+        mb = 2**20
+        common = (f"CPU {lim.cpu_seconds} s per process, files up to {lim.file_bytes // mb} MB, "
+                  f"{lim.open_files} open files, scratch {lim.tmpfs_bytes // mb} MB")
+        if os.geteuid() == 0 and self.mode != "none":
+            count = f"at most {lim.processes} processes and threads (its own uid)"
+        else:
+            count = f"at most {lim.processes} processes and threads beyond the instructor's own"
+        # No cgroup v2 memory controller is used: the total of all the sandbox's processes is
+        # bounded only by the per-process limit times the process count; the header says so.
+        return (f"per-process limits (no cgroup v2): address space {lim.memory_bytes // mb} MB "
+                f"per process, {count}, so memory in all at most their product; {common}")
+
     def prlimit(self) -> list[str]:
         flags = {"RLIMIT_CPU": "cpu", "RLIMIT_AS": "as", "RLIMIT_NPROC": "nproc",
                  "RLIMIT_FSIZE": "fsize", "RLIMIT_NOFILE": "nofile", "RLIMIT_CORE": "core"}
         return ["prlimit", *(f"--{flags[name]}={value}" for name, value in self.rlimits().items()),
                 "--"]
 
-    def command(self, job_dir: Path, attempt: str, slot: int) -> tuple[list[str], dict, str]:
-        """The argv, environment and working directory that start the runner."""
+    @property
+    def hides_torch(self) -> bool:
+        """Whether this sandbox can run a program where PyTorch's files are not there."""
+        return self.mode == "bwrap"
+
+    def command(self, job_dir: Path, attempt: str, slot: int,
+                hide_torch: bool = False) -> tuple[list[str], dict, str]:
+        """The argv, environment and working directory that start the runner (with
+        ``hide_torch``, in a sandbox where PyTorch's package folders are empty)."""
+        if hide_torch and not self.hides_torch:
+            raise SandboxUnavailable(f"the {self.mode} sandbox cannot hide PyTorch")
         uid = self.uid(slot)
         drop = [
             "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
@@ -108,7 +134,8 @@ class Sandbox:
         if self.mode == "bwrap":
             runner = ["/job/runner.py", "/job", attempt]
             as_root = os.geteuid() == 0
-            argv = self.prlimit() + ["bwrap"] + _bwrap_arguments(job_dir, self, as_root)
+            argv = self.prlimit() + ["bwrap"] + _bwrap_arguments(job_dir, self, as_root,
+                                                                 hide_torch)
             argv += (drop if as_root else []) + [self.python, "-I", *runner]
             return argv, environment, "/"
         work = Path(tempfile.mkdtemp(prefix="judge-scratch-"))
@@ -119,9 +146,9 @@ class Sandbox:
             return self.prlimit() + drop + [self.python, "-I", *runner], environment, str(work)
         return self.prlimit() + [self.python, "-I", *runner], environment, str(work)
 
-    def start(self, job_dir: Path, attempt: str, slot: int):
+    def start(self, job_dir: Path, attempt: str, slot: int, hide_torch: bool = False):
         """Start the runner: a ``Popen``, or without a sandbox a runner forked warm."""
-        argv, environment, cwd = self.command(job_dir, attempt, slot)
+        argv, environment, cwd = self.command(job_dir, attempt, slot, hide_torch)
         if self.mode == "none":
             from tools.grade.warm import WarmProcess
 
@@ -170,7 +197,41 @@ def _real(path: str) -> str:
     return os.path.realpath(path)
 
 
-def _bwrap_arguments(job_dir: Path, sandbox: Sandbox, as_root: bool) -> list[str]:
+# PyTorch's own top-level packages: hidden together, so that no part of PyTorch is importable.
+TORCH_PACKAGES = ("torch", "functorch", "torchgen")
+NO_TORCH = (
+    'raise ModuleNotFoundError("PyTorch is not available here: this check grades a NumPy-only '
+    'task, so it runs where PyTorch\'s files are not there", name=__name__)\n'
+)
+
+
+def torch_folders() -> list[str]:
+    """The folders PyTorch's packages occupy on the runner's import path."""
+    found = []
+    for entry in sys.path:
+        for name in TORCH_PACKAGES:
+            folder = Path(entry or ".") / name
+            if entry and folder.is_dir():
+                found.append(_real(str(folder)))
+    return sorted(set(found))
+
+
+def _hide_torch_arguments(job_dir: Path) -> list[str]:
+    """Each PyTorch package folder becomes an empty read-only tmpfs holding only an
+    ``__init__.py`` that raises ModuleNotFoundError (an empty folder would import as a
+    namespace package)."""
+    stub = job_dir / "no_torch.py"
+    stub.write_text(NO_TORCH, encoding="utf-8")
+    stub.chmod(0o644)
+    arguments = []
+    for folder in torch_folders():
+        arguments += ["--tmpfs", folder, "--ro-bind", str(stub), f"{folder}/__init__.py",
+                      "--remount-ro", folder]
+    return arguments
+
+
+def _bwrap_arguments(job_dir: Path, sandbox: Sandbox, as_root: bool,
+                     hide_torch: bool = False) -> list[str]:
     if as_root:
         # A user namespace created by root keeps uid 0 outside, which the process limit
         # ignores; so every other namespace, and the runner drops to an unprivileged uid.
@@ -204,6 +265,8 @@ def _bwrap_arguments(job_dir: Path, sandbox: Sandbox, as_root: bool) -> list[str
                 made.add(parent)
                 arguments += ["--perms", "0755", "--dir", parent]
         arguments += ["--ro-bind", path, path]
+    if hide_torch:
+        arguments += _hide_torch_arguments(job_dir)
     arguments += ["--ro-bind", str(job_dir), "/job", "--proc", "/proc", "--dev", "/dev"]
     arguments += ["--chdir", "/tmp"]
     for key, value in {
@@ -256,7 +319,9 @@ def detect(requested: str = "auto", limits: Limits | None = None) -> tuple[Sandb
     if requested == "none":
         return Sandbox("none", python, limits), [
             (
-                "--unsafe-no-sandbox: the learners' code runs with resource limits only; "
+                "--unsafe-no-sandbox: the learners' code runs with resource limits only, in "
+                "runners forked from a process that has imported PyTorch, so PyTorch is not "
+                "hidden from NumPy-only tasks (their from-scratch rule is only looked for); "
                 "every row is flagged 'unsandboxed'. Use this only for code you trust."
             )
         ]
@@ -279,6 +344,8 @@ def detect(requested: str = "auto", limits: Limits | None = None) -> tuple[Sandb
                                  + INSTALL_HINT)
     warnings.append(
         "sandbox: setpriv fallback (an unprivileged uid and resource limits, no namespaces): "
-        "the learners' code can read world-readable files and reach the network."
+        "the learners' code can read world-readable files and reach the network, and "
+        "PyTorch cannot be hidden, so the graded cells of NumPy-only tasks are refused "
+        "(0 points, flagged 'needs-review')."
     )
     return sandbox, warnings

@@ -20,6 +20,9 @@ from tools.grade.sandbox import Sandbox
 MAX_LINE = 1_000_000
 MAX_PAYLOAD = 300 * 2**20
 MAX_TOTAL = 1024 * 2**20
+# What the judge accepts from one learner's notebook, all runs together (every result of a
+# course check is far smaller); past it the notebook is flagged huge-output.
+NOTEBOOK_BYTES = 320 * 2**20
 STDERR_KEEP = 20_000
 
 
@@ -38,10 +41,17 @@ class RunOutcome:
     at: tuple[str, object] | None = None  # ("cell", index) or ("check", grade_id)
     stderr: str = ""
     seconds: float = 0.0
+    received: int = 0  # bytes of the frames accepted
 
 
-def _read_frames(stream, out: queue.Queue) -> None:
+def _read_frames(stream, out: queue.Queue, allowance: int) -> None:
+    """Frames from the runner. Only a ``result`` right after the ``call`` with the same key,
+    once per key, may carry a payload: any other payload is malformed, so the judge never
+    holds bytes it did not ask for. All the lines and payloads accepted together stay within
+    ``allowance`` (what is left of the notebook's), or the run ends as an overflow."""
     total = 0
+    expected = None
+    delivered = set()
     try:
         while True:
             line = stream.readline(MAX_LINE + 1)
@@ -52,7 +62,7 @@ def _read_frames(stream, out: queue.Queue) -> None:
                 return
             try:
                 message = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):
                 out.put(("malformed", None, b""))
                 return
             if not isinstance(message, dict):
@@ -62,8 +72,16 @@ def _read_frames(stream, out: queue.Queue) -> None:
             if not isinstance(size, int) or size < 0 or size > MAX_PAYLOAD:
                 out.put(("overflow", None, b""))
                 return
+            key = (str(message.get("grade_id")), str(message.get("which")))
+            kind = message.get("type")
+            if size and not (kind == "result" and key == expected and key not in delivered):
+                out.put(("malformed", None, b""))
+                return
+            expected = key if kind == "call" else None
+            if kind == "result":
+                delivered.add(key)
             total += len(line) + size
-            if total > MAX_TOTAL:
+            if total > min(MAX_TOTAL, allowance):
                 out.put(("overflow", None, b""))
                 return
             payload = stream.read(size) if size else b""
@@ -86,15 +104,17 @@ def _keep_stderr(stream, kept: list) -> None:
 
 
 def run(sandbox: Sandbox, job_dir: Path, attempt: str, slot: int, timeouts: Timeouts,
-        budget: float) -> RunOutcome:
-    """Run the runner once; stop it at the first timeout, death or broken frame."""
+        budget: float, hide_torch: bool = False, allowance: int = MAX_TOTAL) -> RunOutcome:
+    """Run the runner once; stop it at the first timeout, death or broken frame.
+    ``allowance``: the bytes the judge still accepts for this notebook."""
     started = time.monotonic()
     outcome = RunOutcome()
-    process = sandbox.start(job_dir, attempt, slot)
+    process = sandbox.start(job_dir, attempt, slot, hide_torch)
     frames: queue.Queue = queue.Queue()
     kept: list[bytes] = []
     readers = [
-        threading.Thread(target=_read_frames, args=(process.stdout, frames), daemon=True),
+        threading.Thread(target=_read_frames, args=(process.stdout, frames, allowance),
+                         daemon=True),
         threading.Thread(target=_keep_stderr, args=(process.stderr, kept), daemon=True),
     ]
     for reader in readers:
@@ -119,6 +139,7 @@ def run(sandbox: Sandbox, job_dir: Path, attempt: str, slot: int, timeouts: Time
                 outcome.end = "died" if kind == "malformed" else "overflow"
                 break
             outcome.messages.append((message, payload))
+            outcome.received += len(json.dumps(message)) + len(payload)
             what = message.get("type")
             now = time.monotonic()
             if what == "cell":

@@ -4,7 +4,9 @@ Most of a runner's start-up is importing PyTorch (about 2 s of the 3 s a noteboo
 a sandbox nothing forces a fresh interpreter per run, so a fork server that has imported NumPy,
 Matplotlib and PyTorch (``PRELOAD``) once forks each runner from that clean image: every run still
 gets its own process (its own namespace, limits and session, killed at the end), and
-the fork server itself never runs learner code. The course's tests use it to grade its hundreds
+the fork server itself never runs learner code. PyTorch is loaded in every such runner, so this
+mode cannot grade a NumPy-only task without PyTorch: there the from-scratch rule is only looked
+for (the judge's warning says so). The course's tests use it to grade its hundreds
 of mutants; the sandbox itself is what the attack suite tests, with ``bwrap``.
 """
 
