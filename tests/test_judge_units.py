@@ -347,3 +347,17 @@ def test_reports_survive_any_learner_text(tmp_path):
     with (tmp_path / "grades.csv").open(newline="", encoding="utf-8") as handle:
         learners = [row[0] for row in list(csv.reader(handle))[1:]]
     assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in learners)
+
+
+def test_a_missing_result_fails_with_a_message_that_says_so():
+    """The judge checks the data it expects: a key the verdict reads but the sandbox did not send
+    fails the check and names the key, whatever the verdict does with it."""
+    from tools.grade.judge import Check, _verdict
+
+    def verdict(got, x):
+        assert got["out"] == x  # a verdict that never thought of a missing key
+
+    check = Check("toy", 1, "", None, verdict, 0)
+    assert _verdict(check, {"out": 2}, {"x": 2}) == (True, "")
+    passed, message = _verdict(check, {}, {"x": 2})
+    assert not passed and "'out'" in message and "came back" in message

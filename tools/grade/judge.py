@@ -360,8 +360,21 @@ def _verdicts(result: NotebookResult, checks: dict[str, Check], given: dict, out
             )
 
 
+class Results(dict):
+    """What a check's ``call`` sent back. A key the verdict expects but the data lacks is a
+    failure that says so, whatever the verdict does with it (the sandbox's data is never
+    trusted to be complete)."""
+
+    def __missing__(self, key):
+        raise AssertionError(
+            f"no result named {key!r} came back from your code, and this check needs it (did "
+            "a function return too few values, or stop early?)")
+
+
 def _verdict(check: Check, got, inputs) -> tuple[bool, str]:
     """The trusted verdict on data, exactly as tools/harness.py's run_check decides it."""
+    if isinstance(got, dict):
+        got = Results(got)
     try:
         check.verdict(got, **copy.deepcopy(inputs))
     except AssertionError as failure:
