@@ -361,3 +361,25 @@ def test_a_missing_result_fails_with_a_message_that_says_so():
     assert _verdict(check, {"out": 2}, {"x": 2}) == (True, "")
     passed, message = _verdict(check, {}, {"x": 2})
     assert not passed and "'out'" in message and "came back" in message
+
+
+def test_an_error_check_of_a_stub_is_not_attempted_in_both_graders(monkeypatch):
+    """expect_error on a function that is still the stub: 'not attempted' in the judge (its
+    verdict) and in the notebook's own run_check, never 'failed'."""
+    from tools import harness
+    from tools.grade.judge import Check, _verdict
+
+    monkeypatch.delenv("ATTENTION_SELF_CHECK", raising=False)  # run_check prints, not raises
+    stub = {"raised": "NotImplementedError", "mro": ["NotImplementedError"], "message": ""}
+
+    def verdict(got):
+        harness.expect_error(got["bad"], kinds=("ValueError",), what="q (5, 4) with k (7, 3)")
+
+    passed, message = _verdict(Check("toy", 1, "", None, verdict, 0), {"bad": stub}, {})
+    assert not passed and message.startswith("not attempted")
+    harness.run_check("toy-errors", lambda rng: {}, lambda: {"bad": stub},
+                      lambda got: verdict(got), seed=0)
+    passed, message = harness.SELF_CHECK["toy-errors"]
+    assert not passed and message.startswith("not attempted")
+    written = {"raised": "ValueError", "mro": ["ValueError"], "message": "q (5, 4), k (7, 3)"}
+    assert _verdict(Check("toy", 1, "", None, verdict, 0), {"bad": written}, {}) == (True, "")
