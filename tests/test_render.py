@@ -186,3 +186,16 @@ def test_the_sites_download_button_gives_the_plain_copy():
     for copy in copies:
         download = sources / copy.relative_to(ROOT / "colab")
         assert download.read_bytes() == copy.read_bytes(), f"{download} is not {copy}"
+
+
+def test_no_directive_title_breaks_its_backtick_fence():
+    """CommonMark forbids a backtick in a backtick fence's info string: a title such as
+    ```{dropdown} About `x` is then no fence at all, and the page shows the raw lines (strict
+    builds do not warn). Colon fences (:::{dropdown}) may hold backticks."""
+    broken = []
+    for path in ORIGINALS:
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "markdown":
+                broken += [f"{_name(path)}: {line}" for line in cell.source.splitlines()
+                           if re.match(r"^\s*`{3,}\{[\w:-]+\}.*`", line)]
+    assert not broken, "use a colon fence or drop the backticks:\n" + "\n".join(broken)
