@@ -24,11 +24,13 @@ import sys
 import time
 from pathlib import Path
 
-import nbformat
-from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tools.time_notebooks import time_notebook
+
 HOG = "while True: pass"
 
 
@@ -46,12 +48,9 @@ def stop_hogs(hogs: list[subprocess.Popen]) -> None:
 
 def execute(path: Path, timeout: int) -> tuple[float, str | None]:
     """Seconds one execution took, and None or a one-line description of the failure."""
-    notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
     try:
-        client.execute()
+        time_notebook(path, timeout)  # the book's executor: nbclient, the notebook's folder
     except CellExecutionError as error:
         lines = [line for line in str(error).splitlines() if line.strip()]
         return time.perf_counter() - start, lines[-1][:300] if lines else "cell failed"
