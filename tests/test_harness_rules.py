@@ -191,3 +191,16 @@ def test_validation_share(name):
     assert sum(validation.values()) <= 0.2 * total, (
         f"{name}: {sum(validation.values())} of {total} points check errors ({sorted(validation)})")
 
+
+
+def test_an_error_in_the_learners_code_says_where(monkeypatch, capsys):
+    monkeypatch.setattr(harness, "SELF_CHECK", {})
+
+    def call(x):
+        return NAMESPACE["no_check_matmul"](x)
+
+    harness.run_check("where", lambda rng: {"x": np.zeros((2, 3))}, call, lambda got, x: None,
+                      seed=0)
+    passed, message = harness.SELF_CHECK["where"]
+    assert not passed
+    assert message.startswith("your code raised ValueError in `no_check_matmul`"), message

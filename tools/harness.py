@@ -19,6 +19,7 @@
 # advance, and it decides every verdict in a separate process.
 import copy
 import dis
+import linecache
 import os
 import re
 import sysconfig
@@ -93,6 +94,23 @@ def _raised_by_a_raise_statement(error):
         if instruction.offset == tb.tb_lasti:
             return instruction.opname == "RAISE_VARARGS" and instruction.arg > 0
     return False
+
+
+def where_in_your_code(error):
+    """" in `fn`, at `line`": the last line of the notebook's code the error passed
+    through (not NumPy's, PyTorch's, or the check's own `call`), or ""."""
+    found = ""
+    tb = error.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        library = os.path.abspath(code.co_filename).startswith(_LIBRARY_DIRS)
+        checks_own = code.co_name in ("call", "inputs", "verdict")
+        if not library and not checks_own:
+            line = linecache.getline(code.co_filename, tb.tb_lineno).strip()
+            at = f", at `{line[:80]}`" if line else ""
+            found = f" in `{code.co_name}`{at}"
+        tb = tb.tb_next
+    return found
 
 
 def outcome(fn, *args, **kwargs):
@@ -224,7 +242,9 @@ def run_check(grade_id, inputs, call, verdict, seed, needs=None):
         passed = False
         message = "not attempted yet: the function raises NotImplementedError."
     except Exception as error:  # noqa: BLE001 - an error in your code fails
-        passed, message = False, f"your code raised {type(error).__name__}: {error}"
+        passed = False
+        message = (f"your code raised {type(error).__name__}"
+                   f"{where_in_your_code(error)}: {error}")
     else:
         try:
             verdict(got, **given)
