@@ -33,6 +33,10 @@ FOLDER = Path(os.environ.get("JUDGE_SOLUTIONS", SOLUTIONS))
 READY, _ = converted_solutions(FOLDER)
 MUTANTS = [(name, mutant) for name in READY for mutant in load(Path(name).stem)]
 CORRECT = [(name, answer) for name in READY for answer in load_correct_answers(Path(name).stem)]
+# Whole notebooks that learners wrote with only the exercise and the chapter (simulated learners,
+# tests/learners/<learner>/NN_topic.ipynb): every one earns full marks.
+LEARNERS = Path(__file__).parent / "learners"
+KEPT = sorted((path.name, path.parent.name) for path in LEARNERS.glob("*/*.ipynb") if path.name in READY)
 
 
 def _learner(name: str, mutant: dict) -> str:
@@ -50,7 +54,10 @@ def graded_mutants(tmp_path_factory):
         notebook = nbformat.read(FOLDER / name, as_version=4)
         apply(notebook, mutant, name)
         write_notebook(notebook, subs / _learner(name, mutant) / name)
-    names = sorted({name for name, _ in MUTANTS + CORRECT})
+    for name, learner in KEPT:
+        write_notebook(nbformat.read(LEARNERS / learner / name, as_version=4),
+                       subs / f"kept--{learner}" / name)
+    names = sorted({name for name, _ in MUTANTS + CORRECT + KEPT})
     extra = [argument for name in names for argument in ("--notebook", name)]
     return run_judge(subs, base / "results", course, "--jobs", "2", "--unsafe-no-sandbox",
                      *GENEROUS, *extra, timeout=7200)
@@ -92,3 +99,17 @@ def test_a_correct_but_different_answer_gets_full_marks(graded_mutants, name, an
     self_failed = {grade_id: cell["self_check"] for grade_id, cell in cells.items()
                    if not cell["self_check"] or not cell["self_check"][0]}
     assert not self_failed, f"the self-check fails the correct answer {answer['id']}: {self_failed}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "learner"), KEPT, ids=[f"{learner}:{Path(name).stem}" for name, learner in KEPT])
+def test_a_kept_learners_notebook_gets_full_marks(graded_mutants, name, learner):
+    """A notebook a learner wrote from the exercise and the chapter alone, in their own words,
+    gets full marks from the judge and from the self-check."""
+    cells = graded_mutants.cells(f"kept--{learner}", name)
+    lost = {grade_id: cell["message"] for grade_id, cell in cells.items()
+            if cell["earned"] < cell["points"]}
+    assert not lost, f"the judge takes points from {learner}'s {name}: {lost}"
+    self_failed = {grade_id: cell["self_check"] for grade_id, cell in cells.items()
+                   if not cell["self_check"] or not cell["self_check"][0]}
+    assert not self_failed, f"the self-check fails {learner}'s {name}: {self_failed}"
