@@ -14,6 +14,13 @@
  *    scroll-cue, which custom.css draws as a shadow at the edge that can be scrolled, and a
  *    scrolling formula or output becomes a tab stop, so that a keyboard can scroll it.
  * 4. Formulas are not tab stops otherwise (MathJax puts every one in the tab order).
+ * 5. Legible figures: a figure is never shown so small that its smallest text is under 7 CSS px
+ *    (on a phone it keeps that width and scrolls sideways inside its own box, with the cue of 3).
+ *    A chapter's PNG figure names its smallest font size in a class, site-smallest-text-<N>pt
+ *    (the figure cell's mystnb image metadata; tests/browser/figures.py checks it against the
+ *    code), and matplotlib draws it at 100 dpi, so N pt are N x 100 / 72 image px; an SVG states
+ *    its font sizes itself and is read here. An inline formula wider than its line (which
+ *    MathJax cannot break) is set on a line of its own and scrolls like a display equation.
  */
 (() => {
   "use strict";
@@ -179,7 +186,20 @@
 
   // ------------------------------------------------------------------ 3. wide content
 
-  const SCROLLERS = "pre, div.math, mjx-container[display='true'], .cell_output .output";
+  const SCROLLERS =
+    "pre, div.math, mjx-container[display='true'], .cell_output .output, .site-figure-scroll, " +
+    "mjx-container.site-wide-inline";
+
+  // An inline formula that does not fit its line gets a line of its own, where it scrolls.
+  function wideInlineMath() {
+    for (const math of document.querySelectorAll("article.bd-article mjx-container:not([display='true'])")) {
+      const block = math.parentElement && math.parentElement.closest("p, li, dd, td, th, div");
+      if (!block) continue;
+      const formula = math.firstElementChild || math;
+      const wide = formula.getBoundingClientRect().width > block.clientWidth + 1;
+      math.classList.toggle("site-wide-inline", wide);
+    }
+  }
 
   function fitEquations() {
     // On a wide screen a slightly smaller equation reads better than a scrolled one; on a
@@ -216,6 +236,7 @@
   function wideContent() {
     const run = () => {
       fitEquations();
+      wideInlineMath();
       markScrollable();
     };
     run();
@@ -239,7 +260,51 @@
     afterMath(untab);
   }
 
+  // ------------------------------------------------------------------ 5. legible figures
+
+  const LEGIBLE_PX = 7;
+  const MATPLOTLIB_DPI = 100;
+
+  // Image px per CSS px at which the smallest text of this image is LEGIBLE_PX, or null.
+  async function textScale(image) {
+    const named = /(?:^|\s)site-smallest-text-(\d+)pt(?:\s|$)/.exec(image.className);
+    if (named) return (Number(named[1]) * MATPLOTLIB_DPI) / 72 / LEGIBLE_PX;
+    if (!/\.svg($|[?#])/i.test(image.currentSrc || image.src)) return null;
+    try {
+      const svg = await (await fetch(image.currentSrc || image.src)).text();
+      // Absolute sizes, and percentages (a subscript) of the text they sit in.
+      const sizes = [...svg.matchAll(/font-size[=:]\s*"?([0-9.]+)(%?)/g)];
+      const absolute = sizes.filter((m) => !m[2]).map((m) => Number(m[1]));
+      const relative = sizes.filter((m) => m[2]).map((m) => Number(m[1]) / 100);
+      const viewBox = /viewBox="[-0-9.]+ [-0-9.]+ ([0-9.]+) [0-9.]+"/.exec(svg);
+      if (!absolute.length || !viewBox) return null;
+      const smallest = Math.min(...absolute) * Math.min(1, ...relative);
+      return (smallest * image.naturalWidth) / Number(viewBox[1]) / LEGIBLE_PX;
+    } catch (error) {
+      return null; // a page opened from disk cannot fetch: the figure keeps the column width
+    }
+  }
+
+  function legibleFigures() {
+    const article = document.querySelector("article.bd-article");
+    if (!article) return;
+    const settle = [...article.querySelectorAll("img")].map(async (image) => {
+      if (!image.complete) await new Promise((done) => image.addEventListener("load", done, { once: true }));
+      const scale = await textScale(image);
+      if (!scale || !image.naturalWidth) return;
+      image.style.minWidth = `${Math.ceil(image.naturalWidth / scale)}px`;
+      const holder = image.closest("a.image-reference") || image;
+      if (holder.parentElement.classList.contains("site-figure-scroll")) return;
+      const box = document.createElement("span");
+      box.className = "site-figure-scroll";
+      holder.replaceWith(box);
+      box.append(holder);
+    });
+    Promise.all(settle).then(() => window.siteRelayout && window.siteRelayout());
+  }
+
   onReady(() => {
+    legibleFigures();
     sidebarToggles();
     lightbox();
     mathOutOfTabOrder(); // first: a formula that must scroll becomes a tab stop again below
