@@ -351,11 +351,16 @@ def figure_text_px(figure: dict, site) -> float:
 def check_figures_legible(page: PlaywrightPage, site) -> list[str]:
     """Every figure's smallest text is at least LEGIBLE_PX CSS px as shown; a figure wider than
     its box scrolls inside it with the scroll cue."""
+    page.evaluate("() => window.siteRelayout && window.siteRelayout()")
+    return figure_problems(page.evaluate(_FIGURES_JS), site)
+
+
+def figure_problems(shown: list[dict], site) -> list[str]:
+    """check_figures_legible's verdict on the figures as measured in the page."""
     from .figures import LEGIBLE_PX
 
-    page.evaluate("() => window.siteRelayout && window.siteRelayout()")
     problems = []
-    for figure in page.evaluate(_FIGURES_JS):
+    for figure in shown:
         label = f"figure {figure['src'].rsplit('/', 1)[-1]} ({figure['alt']}...)"
         try:
             size = figure_text_px(figure, site)
