@@ -272,14 +272,22 @@
     if (!/\.svg($|[?#])/i.test(image.currentSrc || image.src)) return null;
     try {
       const svg = await (await fetch(image.currentSrc || image.src)).text();
-      // Absolute sizes, and percentages (a subscript) of the text they sit in.
-      const sizes = [...svg.matchAll(/font-size[=:]\s*"?([0-9.]+)(%?)/g)];
-      const absolute = sizes.filter((m) => !m[2]).map((m) => Number(m[1]));
-      const relative = sizes.filter((m) => m[2]).map((m) => Number(m[1]) / 100);
-      const viewBox = /viewBox="[-0-9.]+ [-0-9.]+ ([0-9.]+) [0-9.]+"/.exec(svg);
-      if (!absolute.length || !viewBox) return null;
-      const smallest = Math.min(...absolute) * Math.min(1, ...relative);
-      return (smallest * image.naturalWidth) / Number(viewBox[1]) / LEGIBLE_PX;
+      const root = new DOMParser().parseFromString(svg, "image/svg+xml").documentElement;
+      const viewBox = (root.getAttribute("viewBox") || "").trim().split(/[\s,]+/);
+      // The smallest size any text is drawn at; a percentage (a subscript) of its parent's.
+      let smallest = Infinity;
+      const walk = (element, inherited) => {
+        const stated = element.getAttribute("font-size") || "";
+        let size = inherited;
+        if (stated.endsWith("%")) size = (inherited * parseFloat(stated)) / 100;
+        else if (stated) size = parseFloat(stated);
+        const ownText = [...element.childNodes].some((node) => node.nodeType === 3 && node.textContent.trim());
+        if (ownText) smallest = Math.min(smallest, size);
+        for (const child of element.children) walk(child, size);
+      };
+      walk(root, 16);
+      if (!Number.isFinite(smallest) || viewBox.length !== 4) return null;
+      return (smallest * image.naturalWidth) / Number(viewBox[2]) / LEGIBLE_PX;
     } catch (error) {
       return null; // a page opened from disk cannot fetch: the figure keeps the column width
     }

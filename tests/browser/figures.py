@@ -6,8 +6,8 @@ Text size on the screen = the text's size in the image x how much the page scale
   dpi read from the PNG (matplotlib writes it in the ``pHYs`` chunk), the points from the
   chapter's figure code (``smallest_text_points``: every font size the code sets, matplotlib's
   defaults otherwise);
-- an SVG (the architecture diagrams): its smallest ``font-size`` in user units (a percentage,
-  as subscripts use, taken of the smallest absolute size), against the width of its ``viewBox``.
+- an SVG (the architecture diagrams): the smallest font size of its text in user units (a
+  percentage, as subscripts use, of the text it sits in), against the width of its ``viewBox``.
 
 The page's scale is the displayed CSS width over the image's own width (measured in the
 browser, tests/browser/interaction.py). ``FLOOR_PT`` is the smallest font size figure code may
@@ -111,12 +111,27 @@ def png_dpi(path: Path) -> float:
 
 
 def svg_smallest_text(path: Path) -> tuple[float, float]:
-    """(smallest font-size, viewBox width) of an SVG, both in its user units."""
-    text = path.read_text(encoding="utf-8")
-    sizes = re.findall(r"font-size[=:]\s*\"?([0-9.]+)(%?)", text)
-    absolute = [float(size) for size, percent in sizes if not percent]
-    relative = [float(size) / 100 for size, percent in sizes if percent]  # a subscript's share
-    view_box = re.search(r'viewBox="[-0-9.]+ [-0-9.]+ ([0-9.]+) [0-9.]+"', text)
-    if not absolute or not view_box:
-        raise ValueError(f"{path}: no font-size or no viewBox to measure")
-    return min(absolute) * min([1.0, *relative]), float(view_box[1])
+    """(smallest font size of any text, viewBox width) of an SVG, both in its user units; a
+    percentage (a subscript's ``font-size="75%"``) is taken of the size of the text it sits in."""
+    from xml.etree import ElementTree
+
+    root = ElementTree.parse(path).getroot()
+    view_box = (root.get("viewBox") or "").split()
+    sizes = []
+
+    def walk(element, inherited: float) -> None:
+        size = inherited
+        stated = element.get("font-size") or ""
+        if stated.endswith("%"):
+            size = inherited * float(stated[:-1]) / 100
+        elif stated:
+            size = float(stated.removesuffix("px"))
+        if (element.text or "").strip() or any((child.tail or "").strip() for child in element):
+            sizes.append(size)  # text of its own (a child's tail is its parent's text)
+        for child in element:
+            walk(child, size)
+
+    walk(root, 16.0)  # a browser's default font size, for text that states none
+    if not sizes or len(view_box) != 4:
+        raise ValueError(f"{path}: no text or no viewBox to measure")
+    return min(sizes), float(view_box[2])
