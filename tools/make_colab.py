@@ -481,6 +481,8 @@ class Converter:
             elif kind == "myst_role":
                 name = child.meta["name"]
                 match = re.compile(r"\{" + re.escape(name) + r"\}(`+)").search(source, cursor)
+                if match is None:
+                    raise ValueError(f"{self.docname}: could not locate the role {{{name}}} in {source!r}")
                 closing = self._past_code(source, match.start(1), match[1])
                 body = source[match.end() : closing - len(match[1])]  # as written: line breaks kept
                 splices.append((match.start(), closing, self.role(name, body)))
@@ -507,7 +509,10 @@ class Converter:
         """The index after the code span whose opening run of ``ticks`` starts at or after ``start``."""
         run = re.compile(r"(?<!`)" + re.escape(ticks) + r"(?!`)")
         opening = run.search(source, start)
-        return run.search(source, opening.end()).end()
+        closing = run.search(source, opening.end()) if opening else None
+        if closing is None:
+            raise ValueError(f"could not locate a code span in {source!r}")
+        return closing.end()
 
     def _destination(self, source: str, cursor: int, wanted: str, image: bool, splices: list) -> int:
         """Rewrite the destination of the link or image whose ``](`` comes next after ``cursor``;
