@@ -100,6 +100,16 @@ def pe_closed_form_and_dtype(ns):
 
 
 @case
+def pe_numpy_integer_sizes(ns):
+    # NumPy's integers are integers: the same table as Python's.
+    try:
+        got = ns["positional_encoding"](np.int64(5), np.int32(6))
+    except TypeError as error:
+        raise AssertionError(f"NumPy integer sizes were rejected: {error}") from error
+    close(got, ns["positional_encoding"](5, 6), 0.0)
+
+
+@case
 def pe_odd_width(ns):
     raises(ValueError, ns["positional_encoding"], 4, 5, words=("even", "odd"))
 
@@ -349,6 +359,29 @@ def greedy_bad_inputs(ns):
 
 
 @case
+def greedy_numpy_integer_steps(ns):
+    net = model(ns, options(), seed=3)
+    src = torch.randint(0, 10, (2, 6), generator=torch.Generator().manual_seed(2))
+    try:
+        tokens, logits, _ = ns["greedy_decode"](net, src, np.int64(3))
+    except TypeError as error:
+        raise AssertionError(f"a NumPy integer steps was rejected: {error}") from error
+    expected_tokens, expected_logits = ns["greedy_decode_no_cache"](net, src, 3)
+    assert torch.equal(tokens, expected_tokens)
+    close(logits, expected_logits)
+
+
+@case
+def init_cache_float32_model(ns):
+    net = model(ns, options(), seed=4).float()
+    src = torch.randint(0, 10, (2, 5), generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        caches = ns["init_cache"](net, net.encode(src))
+    for cache in caches:
+        assert {cache[name].dtype for name in cache} == {torch.float32}
+
+
+@case
 def given_attend_fully_masked_and_empty(ns):
     q, k, v = randn(2, 3, 4, 4), randn(2, 3, 5, 4, seed=1), randn(2, 3, 5, 6, seed=2)
     mask = torch.ones(4, 5, dtype=torch.bool)
@@ -405,7 +438,7 @@ REMOVED_VALIDATIONS = [
     ("if n < 0:", "if False:", "pe_negative_length"),
     ("if d_model <= 0 or d_model % 2:", "if d_model <= 0:", "pe_odd_width"),
     (
-        "if isinstance(value, bool) or not isinstance(value, int):",
+        "if isinstance(value, bool) or not isinstance(value, (int, np.integer)):",
         "if isinstance(value, bool):",
         "pe_non_integer_sizes",
     ),
@@ -417,6 +450,17 @@ REMOVED_VALIDATIONS = [
         "greedy_unbatched_and_zero_steps",
     ),
     ("if steps < 0:", "if False:", "greedy_bad_inputs"),
+    (
+        "isinstance(steps, (int, np.integer))",
+        "isinstance(steps, int)",
+        "greedy_numpy_integer_steps",
+    ),
+    (
+        "isinstance(value, (int, np.integer))",
+        "isinstance(value, int)",
+        "pe_numpy_integer_sizes",
+    ),
+    ('"k": empty,', '"k": empty.double(),', "init_cache_float32_model"),
     ("tril(diagonal=n_k - m)", "tril()", "step_chunks_bottom_right"),
     (
         "return normalised if bias is None else normalised + bias",
