@@ -106,6 +106,14 @@ def pm_values(ns):
     close(ns["padding_mask"](np.array([2, 0], dtype=np.int32)), np.array([[1, 1], [0, 0]], bool))
 
 
+def pm_numpy_max_len(ns):
+    try:
+        got = ns["padding_mask"](np.array([2, 0], dtype=np.int32), max_len=np.int64(3))
+    except (TypeError, ValueError) as error:
+        raise AssertionError(f"a NumPy max_len is a valid size: {error}") from error
+    close(got, np.array([[1, 1, 0], [0, 0, 0]], bool))
+
+
 def pm_empty(ns):
     assert ns["padding_mask"]([]).shape == (0, 0)
     assert ns["padding_mask"]([0, 0]).shape == (2, 0)
@@ -161,6 +169,16 @@ def ca_vs_mha(ns):
         close(w, want_w)
         close(out, want_out)
         assert out.dtype == np.float64 and w.dtype == np.float64
+
+
+def ca_numpy_heads(ns):
+    try:
+        out, w = ns["cross_attention"](X, MEMORY, PARAMS, np.int64(2), memory_mask=REAL)
+    except (TypeError, ValueError) as error:
+        raise AssertionError(f"a NumPy num_heads is a valid size: {error}") from error
+    want_out, want_w = reference(PARAMS, 2, X, MEMORY, REAL)
+    close(w, want_w)
+    close(out, want_out)
 
 
 def ca_self(ns):
@@ -461,9 +479,9 @@ def kv_cost(ns):
 
 
 CASES = {fn.__name__: fn for fn in [
-    pm_values, pm_empty, pm_unchanged, pm_fraction, pm_float_dtype, pm_bool, pm_strings,
+    pm_values, pm_numpy_max_len, pm_empty, pm_unchanged, pm_fraction, pm_float_dtype, pm_bool, pm_strings,
     pm_max_len_float, pm_max_len_bool, pm_negative, pm_too_long, pm_two_d,
-    ca_vs_mha, ca_self, ca_unbatched, ca_float32_in, ca_large_scores, ca_fully_masked, ca_no_keys,
+    ca_vs_mha, ca_numpy_heads, ca_self, ca_unbatched, ca_float32_in, ca_large_scores, ca_fully_masked, ca_no_keys,
     ca_no_queries, ca_unchanged, ca_additive_mask, ca_float01_mask, ca_int_mask, ca_string_input,
     ca_complex_input, ca_mask_batch_one, ca_mask_over_queries, ca_batch_mismatch, ca_width_mismatch,
     ca_zero_heads, ca_heads_not_dividing, ca_rank_mismatch,
@@ -505,6 +523,11 @@ BROKEN = [
     ("isinstance(mask, torch.Tensor) and mask.dtype == torch.bool", "isinstance(mask, torch.Tensor)",
      {"cm_int"}),
     ("if num_heads <= 0 or d_model % num_heads != 0:", "if d_model % num_heads != 0:", {"mod_heads"}),
+    # Valid inputs refused by a check that is too strict.
+    ("not isinstance(max_len, (int, np.integer))", "not isinstance(max_len, int)",
+     {"pm_numpy_max_len"}),
+    ('if num_heads <= 0 or params["w_q"].shape[1] % num_heads:',
+     'if not isinstance(num_heads, int) or params["w_q"].shape[1] % num_heads:', {"ca_numpy_heads"}),
 ]
 
 
