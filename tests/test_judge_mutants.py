@@ -25,13 +25,18 @@ from tests.judge_helpers import (
     run_judge,
     write_notebook,
 )
-from tests.test_mutants import apply, load
+from tests.test_mutants import apply, load, load_correct_answers
 
 # Time limits for a loaded test machine: a limit hit by a correct solution is a flaky test.
 GENEROUS = ("--cell-timeout", "300", "--check-timeout", "120", "--notebook-timeout", "3600")
 FOLDER = Path(os.environ.get("JUDGE_SOLUTIONS", SOLUTIONS))
 READY, _ = converted_solutions(FOLDER)
 MUTANTS = [(name, mutant) for name in READY for mutant in load(Path(name).stem)]
+CORRECT = [(name, answer) for name in READY for answer in load_correct_answers(Path(name).stem)]
+# Whole notebooks that learners wrote with only the exercise and the chapter (simulated learners,
+# tests/learners/<learner>/NN_topic.ipynb): every one earns full marks.
+LEARNERS = Path(__file__).parent / "learners"
+KEPT = sorted((path.name, path.parent.name) for path in LEARNERS.glob("*/*.ipynb") if path.name in READY)
 
 
 def _learner(name: str, mutant: dict) -> str:
@@ -45,11 +50,14 @@ def graded_mutants(tmp_path_factory):
     base = tmp_path_factory.mktemp("mutants")
     course = make_course(base / "course", {name: FOLDER / name for name in READY})
     subs = base / "submissions"
-    for name, mutant in MUTANTS:
+    for name, mutant in MUTANTS + CORRECT:
         notebook = nbformat.read(FOLDER / name, as_version=4)
         apply(notebook, mutant, name)
         write_notebook(notebook, subs / _learner(name, mutant) / name)
-    names = sorted({name for name, _ in MUTANTS})
+    for name, learner in KEPT:
+        write_notebook(nbformat.read(LEARNERS / learner / name, as_version=4),
+                       subs / f"kept--{learner}" / name)
+    names = sorted({name for name, _ in MUTANTS + CORRECT + KEPT})
     extra = [argument for name in names for argument in ("--notebook", name)]
     return run_judge(subs, base / "results", course, "--jobs", "2", "--unsafe-no-sandbox",
                      *GENEROUS, *extra, timeout=7200)
@@ -76,3 +84,32 @@ def test_judge_agrees_with_the_self_check_on_the_mutant(graded_mutants, name, mu
     assert self_failed, f"the self-check gives mutant {mutant['id']} full marks"
     missed = (set(mutant.get("catches", [])) & set(cells)) - self_failed
     assert not missed, f"mutant {mutant['id']} should fail {sorted(missed)} in the self-check"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "answer"), CORRECT,
+                         ids=[f"{Path(n).stem}:{a['id']}" for n, a in CORRECT])
+def test_a_correct_but_different_answer_gets_full_marks(graded_mutants, name, answer):
+    """A learner's own correct answer (plain-English messages, another method) is never failed:
+    full marks from the judge, and from the self-check in the same run."""
+    cells = graded_mutants.cells(_learner(name, answer), name)
+    lost = {grade_id: cell["message"] for grade_id, cell in cells.items()
+            if cell["earned"] < cell["points"]}
+    assert not lost, f"the judge takes points from the correct answer {answer['id']}: {lost}"
+    self_failed = {grade_id: cell["self_check"] for grade_id, cell in cells.items()
+                   if not cell["self_check"] or not cell["self_check"][0]}
+    assert not self_failed, f"the self-check fails the correct answer {answer['id']}: {self_failed}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "learner"), KEPT, ids=[f"{learner}:{Path(name).stem}" for name, learner in KEPT])
+def test_a_kept_learners_notebook_gets_full_marks(graded_mutants, name, learner):
+    """A notebook a learner wrote from the exercise and the chapter alone, in their own words,
+    gets full marks from the judge and from the self-check."""
+    cells = graded_mutants.cells(f"kept--{learner}", name)
+    lost = {grade_id: cell["message"] for grade_id, cell in cells.items()
+            if cell["earned"] < cell["points"]}
+    assert not lost, f"the judge takes points from {learner}'s {name}: {lost}"
+    self_failed = {grade_id: cell["self_check"] for grade_id, cell in cells.items()
+                   if not cell["self_check"] or not cell["self_check"][0]}
+    assert not self_failed, f"the self-check fails {learner}'s {name}: {self_failed}"

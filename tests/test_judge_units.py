@@ -381,5 +381,33 @@ def test_an_error_check_of_a_stub_is_not_attempted_in_both_graders(monkeypatch):
                       lambda got: verdict(got), seed=0)
     passed, message = harness.SELF_CHECK["toy-errors"]
     assert not passed and message.startswith("not attempted")
-    written = {"raised": "ValueError", "mro": ["ValueError"], "message": "q (5, 4), k (7, 3)"}
+    written = {"raised": "ValueError", "mro": ["ValueError"], "message": "q (5, 4), k (7, 3)",
+               "own": True}
     assert _verdict(Check("toy", 1, "", None, verdict, 0), {"bad": written}, {}) == (True, "")
+
+
+def test_a_failed_check_that_needs_a_failed_one_is_blocked_by_it():
+    """One mistake, one place to look: the judge reports a failed check whose earlier function's
+    own check failed as blocked by that function, as the harness's run_check does."""
+    from tools.grade.judge import CellResult, Check, NotebookResult, _report_blocked
+
+    checks = {
+        "layer-norm": Check("layer-norm", 2, "", None, None, 0),
+        "encoder": Check("encoder", 2, "", None, None, 0, {"layer_norm": "layer-norm"}),
+        "decoder": Check("decoder", 2, "", None, None, 0, {"layer_norm": "layer-norm"}),
+    }
+    result = NotebookResult("ada", "04.ipynb", 6, cells=[
+        CellResult("layer-norm", 2, status="failed", message="off by a factor"),
+        CellResult("encoder", 2, status="failed", message="wrong output"),
+        CellResult("decoder", 2, earned=2, status="passed"),
+    ])
+    _report_blocked(result, checks)
+    statuses = [(cell.status, cell.message[:42]) for cell in result.cells]
+    assert statuses[0] == ("failed", "off by a factor")
+    assert statuses[1] == ("blocked", "blocked by `layer_norm` (check layer-norm)")
+    assert statuses[2][0] == "passed"
+    # Once layer_norm passes, the encoder's own failure is its own.
+    result.cells[0].status, result.cells[1].status = "passed", "failed"
+    result.cells[1].message = "wrong output"
+    _report_blocked(result, checks)
+    assert (result.cells[1].status, result.cells[1].message) == ("failed", "wrong output")

@@ -22,6 +22,13 @@ def load(stem: str) -> list[dict]:
     return yaml.safe_load(path.read_text())["mutants"] if path.exists() else []
 
 
+def load_correct_answers(stem: str) -> list[dict]:
+    """Correct answers that differ from the solution (own wording, another method): each must get
+    full marks. Kept in the same file as the mutants, under ``correct_answers``."""
+    path = MUTANTS / f"{stem}.yaml"
+    return (yaml.safe_load(path.read_text()).get("correct_answers") or []) if path.exists() else []
+
+
 # Every mutant is graded by the judge in tests/test_judge_mutants.py, which also checks that the
 # notebook's own self-check (the same harness, in the judge's runner) catches it. Through the
 # learner's pytest self-check (nbval + tools/nbgrade.py) one per chapter is enough to prove
@@ -59,6 +66,13 @@ def test_every_solution_has_enough_mutants(name):
     assert len(ids) == len(set(ids)), f"duplicate mutant ids in {stem}.yaml"
     for mutant in mutants:
         assert mutant.get("description"), f"mutant {mutant['id']} needs a description of the mistake"
+    answers = load_correct_answers(stem)
+    answer_ids = [answer["id"] for answer in answers]
+    assert len(answer_ids) == len(set(answer_ids)) and not set(answer_ids) & set(ids), (
+        f"{stem}.yaml: correct answers need ids of their own (they share a learner folder otherwise)")
+    for answer in answers:
+        assert answer.get("description") and answer.get("replace"), answer["id"]
+        assert "catches" not in answer, f"correct answer {answer['id']} cannot catch anything"
 
 
 @pytest.mark.slow

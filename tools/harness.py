@@ -9,12 +9,20 @@
 # "Data" is numbers, strings, None, NumPy arrays, tensors, and lists, tuples
 # and dicts of them.
 #
+# Error tasks are graded on behaviour, never on wording: the exception's type,
+# that a `raise` of yours raised it (not NumPy or PyTorch on their own), a
+# message that says something, and the sizes the task asks it to name.
+#
 # In your notebook the three run in place with a fixed seed: a SELF-CHECK, for
 # feedback. The official grade comes from your instructor's grader. It runs
 # only `call` next to your code, on inputs drawn from seeds nobody can know in
 # advance, and it decides every verdict in a separate process.
 import copy
+import dis
+import linecache
 import os
+import re
+import sysconfig
 
 import numpy as np
 import torch
@@ -54,8 +62,63 @@ def to_data(obj, _depth=0):
     )
 
 
+def _library_dirs():
+    """Where NumPy, PyTorch and Python's own library live: an error raised in
+    their files was not raised by a check of yours."""
+    paths = [getattr(module, "__file__", None) for module in (np, torch, os)]
+    dirs = [os.path.dirname(os.path.abspath(path)) for path in paths if path]
+    dirs += [os.path.abspath(sysconfig.get_paths()[key])
+             for key in ("stdlib", "purelib", "platlib")]
+    return tuple(folder + os.sep for folder in dirs)
+
+
+_LIBRARY_DIRS = _library_dirs()
+
+
+def _raised_by_a_raise_statement(error):
+    """True when `error` came from a `raise` in the notebook's own code.
+
+    Decided from the traceback, never from the message: the innermost frame
+    must be outside the libraries and stopped at a raise instruction (an error
+    a library raises from C, like a failed reshape, stops at a call instead).
+    """
+    tb = error.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    code = tb.tb_frame.f_code
+    if os.path.abspath(code.co_filename).startswith(_LIBRARY_DIRS):
+        return False
+    for instruction in dis.get_instructions(code):
+        if instruction.offset == tb.tb_lasti:
+            return instruction.opname == "RAISE_VARARGS" and instruction.arg > 0
+    return False
+
+
+def where_in_your_code(error):
+    """" in `fn`, at `line`": the last line of the notebook's code the error passed
+    through (not NumPy's, PyTorch's, or the check's own `call`), or ""."""
+    found = ""
+    tb = error.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        library = os.path.abspath(code.co_filename).startswith(_LIBRARY_DIRS)
+        checks_own = code.co_name in ("call", "inputs", "verdict")
+        if not library and not checks_own:
+            line = linecache.getline(code.co_filename, tb.tb_lineno).strip()
+            at = f", at `{line[:80]}`" if line else ""
+            found = f" in `{code.co_name}`{at}"
+        tb = tb.tb_next
+    return found
+
+
 def outcome(fn, *args, **kwargs):
-    """Call fn; say as data whether it raised: {"raised", "mro", "message"}."""
+    """Call fn; say as data whether it raised: {"raised", "mro", "message", "own"}.
+
+    "own" is True when a `raise` statement of the notebook raised it, False when
+    NumPy, PyTorch or Python raised it by themselves.
+    """
     try:
         fn(*args, **kwargs)
     except Exception as error:  # noqa: BLE001 - the verdict decides what is right
@@ -63,8 +126,9 @@ def outcome(fn, *args, **kwargs):
             "raised": type(error).__name__,
             "mro": [cls.__name__ for cls in type(error).__mro__],
             "message": str(error)[:1000],
+            "own": _raised_by_a_raise_statement(error),
         }
-    return {"raised": None, "mro": [], "message": ""}
+    return {"raised": None, "mro": [], "message": "", "own": False}
 
 
 def check_close(got, expected, atol, rtol=0.0, what="your result", hint=""):
@@ -107,8 +171,22 @@ def check_equal(got, expected, what="your result", hint=""):
         raise AssertionError(f"{what}: expected {expected!r}, got {got!r}. {hint}")
 
 
-def expect_error(got, kinds=("ValueError",), what="this call", hint=""):
-    """Assert an outcome(...) raised one of `kinds`, with a message."""
+def _names_number(message, number):
+    """True when `number` appears in `message` as a number of its own."""
+    pattern = r"(?<![\d.])" + re.escape(str(number)) + r"(?![\d]|\.\d)"
+    return re.search(pattern, message) is not None
+
+
+def expect_error(
+    got, kinds=("ValueError",), sizes=(), own=True, what="this call", hint=""
+):
+    """Assert an outcome(...) raised one of `kinds`, yourself, naming `sizes`.
+
+    The rule for every error task: the exception's type (or a subclass), raised
+    by a `raise` of yours when `own` (not by NumPy or PyTorch on their own), a
+    message that says something, and each number in `sizes` in it. Wording is
+    never graded.
+    """
     wanted = " or ".join(kinds)
     stub = got["raised"] == "NotImplementedError"
     if stub and "NotImplementedError" not in kinds:
@@ -123,14 +201,40 @@ def expect_error(got, kinds=("ValueError",), what="this call", hint=""):
             f"{what} should raise {wanted}, but it raised {got['raised']}: "
             f"{got['message']} {hint}"
         )
+    if own and not got.get("own"):
+        raise AssertionError(
+            f"{what} raised {got['raised']} ({got['message']!r}) from inside "
+            "NumPy, PyTorch or Python, before a check of yours: test the inputs "
+            f"first and raise {wanted} yourself, saying what does not fit. {hint}"
+        )
     if not got["message"].strip():
         raise AssertionError(
             f"{what} raised {got['raised']} with no message: say what is wrong."
         )
+    missing = [str(n) for n in sizes if not _names_number(got["message"], n)]
+    if missing:
+        raise AssertionError(
+            f"{what}: your message {got['message']!r} should name the sizes "
+            f"involved ({', '.join(missing)} missing). {hint}"
+        )
 
 
-def run_check(grade_id, inputs, call, verdict, seed):
-    """Run one graded check in place (the self-check) and record the result."""
+def blocked_message(needs, failed):
+    """The message of a failed check that uses a function whose own check failed."""
+    names = [f"`{name}` (check {grade_id})" for name, grade_id in needs.items()
+             if grade_id in failed]
+    if not names:
+        return None
+    return (f"blocked by {', '.join(names)}: this check uses it, so fix that "
+            "first.")
+
+
+def run_check(grade_id, inputs, call, verdict, seed, needs=None):
+    """Run one graded check in place (the self-check) and record the result.
+
+    `needs` maps the earlier functions this check uses to the grade ids of their
+    own checks: when both fail, the failure is reported as blocked by them.
+    """
     given = inputs(np.random.default_rng(seed))
     try:
         got = to_data(call(**copy.deepcopy(given)))
@@ -138,7 +242,9 @@ def run_check(grade_id, inputs, call, verdict, seed):
         passed = False
         message = "not attempted yet: the function raises NotImplementedError."
     except Exception as error:  # noqa: BLE001 - an error in your code fails
-        passed, message = False, f"your code raised {type(error).__name__}: {error}"
+        passed = False
+        message = (f"your code raised {type(error).__name__}"
+                   f"{where_in_your_code(error)}: {error}")
     else:
         try:
             verdict(got, **given)
@@ -154,6 +260,9 @@ def run_check(grade_id, inputs, call, verdict, seed):
             )
         else:
             passed, message = True, ""
+    if not passed and needs and not message.startswith("not attempted"):
+        failed = {gid for gid, (ok, _) in SELF_CHECK.items() if not ok}
+        message = blocked_message(needs, failed) or message
     SELF_CHECK[grade_id] = (passed, message)
     result = "PASSED" if passed else "FAILED"
     print(f"{result} {grade_id} (self-check)" + (f": {message}" if message else ""))
@@ -170,8 +279,10 @@ def self_check_score(points):
         earned += possible if passed else 0
         if passed:
             status = "passed"
-        elif message in ("did not run",) or message.startswith("not attempted"):
+        elif message == "did not run" or message.startswith("not attempted"):
             status = message.split(":")[0]
+        elif message.startswith("blocked by"):
+            status = "blocked"
         else:
             status = "failed"
         score = f"{possible if passed else 0:>2}/{possible:<3}"

@@ -124,7 +124,7 @@ def banner_cell(name: str):
 # How the exercise page of the website shows the cells (tags that MyST-NB turns into CSS classes,
 # styled in _static/custom.css): the machinery a learner must not edit is folded, and the cells
 # they write stand out. Jupyter and Colab ignore these tags.
-FOLDED_MACHINERY_TAGS = ("harness", "grading-helper")
+FOLDED_MACHINERY_TAGS = ("harness", "grading-helper", "collapsed")
 LEARNER_MARK = "# YOUR CODE HERE"
 
 
@@ -144,7 +144,20 @@ def machinery_title(cell) -> str | None:
         return "Given code your answers may use (open it to read)"
     if "grading-helper" in tags:
         return "References the checks compare with (run it; no need to read it)"
+    if "collapsed" in tags:
+        return collapsed_title(cell)
     return None
+
+
+def collapsed_title(cell) -> str:
+    """The title of a cell tagged ``collapsed`` (long given or demo code): its first line, a
+    comment such as ``# Given: the kernel's launcher``, without the ``#``."""
+    first = cell.source.lstrip().splitlines()[0] if cell.source.strip() else ""
+    if not first.startswith("#") or not first.lstrip("# ").strip():
+        raise ExerciseError(
+            "a cell tagged 'collapsed' must start with a comment line that names it, e.g. "
+            f"'# Given: ...' (it is the title learners see); this one starts {first[:60]!r}")
+    return first.lstrip("# ").strip() + " (open it to read)"
 
 
 def mark_cells_for_the_page(exercise: nbformat.NotebookNode) -> None:

@@ -142,6 +142,9 @@ def failure_message(text: str) -> tuple[str, str]:
             "NotImplementedError: a function this cell calls is still the stub. Write it in the cell "
             "marked YOUR CODE HERE and delete its `raise NotImplementedError()` line."
         )
+    blocked = re.search(r"blocked by [^\n]*", text)
+    if blocked:
+        return "blocked", blocked.group(0)
     lines = [line.rstrip() for line in text.splitlines()]
     start = None
     for index, line in enumerate(lines):

@@ -27,6 +27,7 @@ import numpy as np
 from tools.grade import codec, extract, rebuild, rules, session
 from tools.grade.official import Official
 from tools.grade.sandbox import Sandbox
+from tools.harness import blocked_message
 
 HERE = Path(__file__).resolve().parent
 HARNESS = HERE.parent / "harness.py"
@@ -42,6 +43,8 @@ class Check:
     inputs: object
     verdict: object
     seed: int
+    # The earlier functions this check uses -> the grade ids of their own checks.
+    needs: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -79,8 +82,8 @@ def trusted_checks(official: Official) -> dict[str, Check]:
     os.environ.setdefault("MPLBACKEND", "Agg")
     recorded: dict[str, tuple] = {}
 
-    def recorder(grade_id, inputs, call, verdict, seed):
-        recorded["last"] = (grade_id, inputs, verdict, seed)
+    def recorder(grade_id, inputs, call, verdict, seed, needs=None):
+        recorded["last"] = (grade_id, inputs, verdict, seed, dict(needs or {}))
 
     # The setup cell may seed global generators (one at a time), and it prints its versions,
     # which are the notebook's business, not the instructor's terminal's.
@@ -102,13 +105,18 @@ def trusted_checks(official: Official) -> dict[str, Check]:
         exec(compile(cell.source, f"<{official.name} {cell.grade_id}>", "exec"), own)  # noqa: S102 - trusted text
         if "last" not in recorded:
             raise ValueError(f"{official.name}: graded cell {cell.grade_id} never calls run_check")
-        grade_id, inputs, verdict, seed = recorded["last"]
+        grade_id, inputs, verdict, seed, needs = recorded["last"]
         if grade_id != cell.grade_id:
             raise ValueError(
                 f"{official.name}: run_check({grade_id!r}) in the cell whose grade_id is "
                 f"{cell.grade_id!r}"
             )
-        checks[grade_id] = Check(grade_id, cell.points, cell.source, inputs, verdict, int(seed))
+        unknown = [need for need in needs.values() if need not in checks]
+        if unknown:
+            raise ValueError(f"{official.name}: {grade_id} needs {unknown}, which is not an "
+                             "earlier graded cell")
+        checks[grade_id] = Check(grade_id, cell.points, cell.source, inputs, verdict, int(seed),
+                                 needs)
     return checks
 
 
@@ -358,6 +366,20 @@ def _verdicts(result: NotebookResult, checks: dict[str, Check], given: dict, out
                 f"Passed on the notebook's own inputs (seed {check.seed}) but failed on fresh "
                 f"inputs drawn for this grading: {verdicts['fresh'][1]}"
             )
+    _report_blocked(result, checks)
+
+
+def _report_blocked(result: NotebookResult, checks: dict[str, Check]) -> None:
+    """A failed check that uses an earlier function whose own check did not pass names that
+    function as the cause, as tools/harness.py's run_check does: one mistake, one place to look."""
+    not_passed = {cell.grade_id for cell in result.cells if cell.status != "passed"}
+    for cell in result.cells:
+        needs = checks[cell.grade_id].needs
+        if cell.status != "failed" or not needs:
+            continue
+        message = blocked_message(needs, not_passed)
+        if message:
+            cell.status, cell.message = "blocked", message
 
 
 class Results(dict):

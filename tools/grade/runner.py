@@ -105,7 +105,7 @@ def main(job_dir: str, attempt_name: str) -> None:
         send({"type": "check", "grade_id": grade_id})
         recorded = {}
 
-        def recorder(grade_id_, inputs, call, verdict, seed, _recorded=recorded):
+        def recorder(grade_id_, inputs, call, verdict, seed, needs=None, _recorded=recorded):
             _recorded["call"] = call
 
         # The graded cell runs in its own globals: the learner's names, then every trusted
