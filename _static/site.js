@@ -14,6 +14,13 @@
  *    scroll-cue, which custom.css draws as a shadow at the edge that can be scrolled, and a
  *    scrolling formula or output becomes a tab stop, so that a keyboard can scroll it.
  * 4. Formulas are not tab stops otherwise (MathJax puts every one in the tab order).
+ * 5. Legible figures: a figure is never shown so small that its smallest text is under 7 CSS px
+ *    (on a phone it keeps that width and scrolls sideways inside its own box, with the cue of 3).
+ *    A chapter's PNG figure names its smallest font size in a class, site-smallest-text-<N>pt
+ *    (the figure cell's mystnb image metadata; tests/browser/figures.py checks it against the
+ *    code), and matplotlib draws it at 100 dpi, so N pt are N x 100 / 72 image px; an SVG states
+ *    its font sizes itself and is read here. An inline formula wider than its line (which
+ *    MathJax cannot break) is set on a line of its own and scrolls like a display equation.
  */
 (() => {
   "use strict";
@@ -179,7 +186,20 @@
 
   // ------------------------------------------------------------------ 3. wide content
 
-  const SCROLLERS = "pre, div.math, mjx-container[display='true'], .cell_output .output";
+  const SCROLLERS =
+    "pre, div.math, mjx-container[display='true'], .cell_output .output, .site-figure-scroll, " +
+    "mjx-container.site-wide-inline";
+
+  // An inline formula that does not fit its line gets a line of its own, where it scrolls.
+  function wideInlineMath() {
+    for (const math of document.querySelectorAll("article.bd-article mjx-container:not([display='true'])")) {
+      const block = math.parentElement && math.parentElement.closest("p, li, dd, td, th, div");
+      if (!block) continue;
+      const formula = math.firstElementChild || math;
+      const wide = formula.getBoundingClientRect().width > block.clientWidth + 1;
+      math.classList.toggle("site-wide-inline", wide);
+    }
+  }
 
   function fitEquations() {
     // On a wide screen a slightly smaller equation reads better than a scrolled one; on a
@@ -216,6 +236,7 @@
   function wideContent() {
     const run = () => {
       fitEquations();
+      wideInlineMath();
       markScrollable();
     };
     run();
@@ -239,7 +260,59 @@
     afterMath(untab);
   }
 
+  // ------------------------------------------------------------------ 5. legible figures
+
+  const LEGIBLE_PX = 7;
+  const MATPLOTLIB_DPI = 100;
+
+  // Image px per CSS px at which the smallest text of this image is LEGIBLE_PX, or null.
+  async function textScale(image) {
+    const named = /(?:^|\s)site-smallest-text-(\d+)pt(?:\s|$)/.exec(image.className);
+    if (named) return (Number(named[1]) * MATPLOTLIB_DPI) / 72 / LEGIBLE_PX;
+    if (!/\.svg($|[?#])/i.test(image.currentSrc || image.src)) return null;
+    try {
+      const svg = await (await fetch(image.currentSrc || image.src)).text();
+      const root = new DOMParser().parseFromString(svg, "image/svg+xml").documentElement;
+      const viewBox = (root.getAttribute("viewBox") || "").trim().split(/[\s,]+/);
+      // The smallest size any text is drawn at; a percentage (a subscript) of its parent's.
+      let smallest = Infinity;
+      const walk = (element, inherited) => {
+        const stated = element.getAttribute("font-size") || "";
+        let size = inherited;
+        if (stated.endsWith("%")) size = (inherited * parseFloat(stated)) / 100;
+        else if (stated) size = parseFloat(stated);
+        const ownText = [...element.childNodes].some((node) => node.nodeType === 3 && node.textContent.trim());
+        if (ownText) smallest = Math.min(smallest, size);
+        for (const child of element.children) walk(child, size);
+      };
+      walk(root, 16);
+      if (!Number.isFinite(smallest) || viewBox.length !== 4) return null;
+      return (smallest * image.naturalWidth) / Number(viewBox[2]) / LEGIBLE_PX;
+    } catch (error) {
+      return null; // a page opened from disk cannot fetch: the figure keeps the column width
+    }
+  }
+
+  function legibleFigures() {
+    const article = document.querySelector("article.bd-article");
+    if (!article) return;
+    const settle = [...article.querySelectorAll("img")].map(async (image) => {
+      if (!image.complete) await new Promise((done) => image.addEventListener("load", done, { once: true }));
+      const scale = await textScale(image);
+      if (!scale || !image.naturalWidth) return;
+      image.style.minWidth = `${Math.ceil(image.naturalWidth / scale)}px`;
+      const holder = image.closest("a.image-reference") || image;
+      if (holder.parentElement.classList.contains("site-figure-scroll")) return;
+      const box = document.createElement("span");
+      box.className = "site-figure-scroll";
+      holder.replaceWith(box);
+      box.append(holder);
+    });
+    Promise.all(settle).then(() => window.siteRelayout && window.siteRelayout());
+  }
+
   onReady(() => {
+    legibleFigures();
     sidebarToggles();
     lightbox();
     mathOutOfTabOrder(); // first: a formula that must scroll becomes a tab stop again below

@@ -48,3 +48,61 @@ def test_a_failing_cell_fails_the_build(tmp_path):
 def test_a_broken_reference_fails_the_build(tmp_path):
     code, output = build(tmp_path, "print(6 * 7)", "See {doc}`a-page-that-does-not-exist`.")
     assert code != 0 and "a-page-that-does-not-exist" in output, output[-3000:]
+
+
+# --------------------------------------------------------------------------- figures on a phone
+
+
+def _figure_problems(notebook: Path) -> list[str]:
+    """A figure cell's smallest font is at least FLOOR_PT and its image metadata names it
+    (site.js sizes the figure from that class; tests/browser measures the result)."""
+    import math
+
+    from tests.browser import figures
+
+    problems = []
+    cells = nbformat.read(notebook, as_version=4).cells
+    drawing = dict(figures.figure_cells(notebook))
+    for index, cell in enumerate(cells):
+        if cell.cell_type != "code":
+            continue
+        image = cell.metadata.get("mystnb", {}).get("image", {})
+        if index not in drawing:
+            if image:
+                problems.append(f"cell {index} has image metadata but draws no matplotlib figure")
+            continue
+        try:
+            smallest = min([figures.DEFAULT_PT, *figures.text_sizes(drawing[index])])
+        except figures.UnknownSize as error:
+            problems.append(f"cell {index}: a font size the check cannot read: {error}")
+            continue
+        if smallest < figures.FLOOR_PT:
+            problems.append(f"cell {index}: text of {smallest:g} pt, under {figures.FLOOR_PT} pt")
+        wanted = f"site-smallest-text-{math.floor(smallest)}pt"
+        if image.get("classes") != wanted:
+            problems.append(f"cell {index}: mystnb.image.classes is {image.get('classes')!r}, "
+                            f"its smallest text says {wanted!r}")
+    return problems
+
+
+def test_figures_state_their_smallest_text():
+    problems = [f"{path.name}: {problem}" for path in sorted((ROOT / "chapters").glob("*.ipynb"))
+                for problem in _figure_problems(path)]
+    assert not problems, "\n".join(problems)
+
+
+def test_the_figure_check_sees_small_and_unstated_text(tmp_path):
+    from tests.browser import figures
+
+    notebook = nbformat.v4.new_notebook()
+    small = nbformat.v4.new_code_cell("fig, ax = plt.subplots()\nax.set_title('t', fontsize=6)")
+    small.metadata["mystnb"] = {"image": {"classes": "site-smallest-text-6pt"}}
+    unstated = nbformat.v4.new_code_cell("fig, ax = plt.subplots()\nax.text(0, 0, 'a', size='small')")
+    computed = nbformat.v4.new_code_cell("fig, ax = plt.subplots()\nax.legend(fontsize=2 * k)")
+    notebook.cells = [small, unstated, computed]
+    nbformat.write(notebook, tmp_path / "figures.ipynb")
+    problems = "\n".join(_figure_problems(tmp_path / "figures.ipynb"))
+    assert "cell 0: text of 6 pt" in problems
+    assert "cell 1: mystnb.image.classes is None, its smallest text says 'site-smallest-text-8pt'" in problems
+    assert "cell 2: a font size the check cannot read: 2 * k" in problems
+    assert figures.text_sizes("np.random.default_rng(0).normal(size=3)\nplt.plot(x)") == []

@@ -1,8 +1,10 @@
-"""Every notebook, rendered as Jupyter renders it (nbconvert knows no MyST, like JupyterLab and
-Colab), shows no raw MyST: no ``{role}``, no directive fence, no ``(label)=`` target and no bare
-citation key. The Colab/Binder copies in colab/ (written by tools/make_colab.py, opened by the
-launch buttons) must be clean; the book's own sources keep MyST, so for them the count is only
-reported (a warning), as information for authors.
+"""Every notebook a learner opens, rendered as Jupyter renders it (nbconvert knows no MyST, like
+JupyterLab and Colab), shows no raw MyST: no ``{role}``, no directive fence, no ``(label)=`` target
+and no bare citation key. This holds for the Colab/Binder copies in colab/ (written by
+tools/make_colab.py, opened by the launch buttons) and for exercises/. The copies' markdown cells
+also go through nbconvert's own markdown renderer (mistune, as nbconvert and nbviewer use it) and
+must show every table as a table, as JupyterLab and Colab do. The book's chapter and solution
+sources keep MyST; the strict build checks them.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbconvert import HTMLExporter, MarkdownExporter
+from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
 from tools import make_colab
 
@@ -28,6 +31,8 @@ COLON_FENCE = re.compile(r":{3,}\s*\{[\w:-]+\}")
 BACKTICK_FENCE = re.compile(r"`{3,}\s*\{[\w:-]+\}")
 TARGET_TEXT = re.compile(r"(?:^|>)\s*\([\w:.-]+\)=\s*(?:<|$)", re.MULTILINE)
 PRE = re.compile(r"<pre\b.*?</pre>", re.DOTALL | re.IGNORECASE)
+CODE = re.compile(r"<code\b.*?</code>", re.DOTALL | re.IGNORECASE)
+TABLE_ROW = re.compile(r"^[\s>]*\|.*\|\s*$", re.MULTILINE)
 TAGS = re.compile(r"<[^>]+>")
 
 
@@ -111,6 +116,42 @@ def test_exercise_renders_without_myst(path):
         "\n  - ".join(problems)
 
 
+def tables_misread(markdown: str) -> list[str]:
+    """Where nbconvert's renderer (mistune, used by nbconvert and nbviewer) and a GFM reader
+    (markdown-it, standing in for JupyterLab's and Colab's) disagree about a cell's tables:
+    rows left as raw ``| a | b |`` text, or a different number of tables."""
+    html = markdown2html_mistune(markdown)
+    text = TAGS.sub(" ", CODE.sub(" ", PRE.sub(" ", html)))
+    problems = [f"a raw table row {row.strip()[:60]!r}" for row in TABLE_ROW.findall(text)]
+    tokens = make_colab.commonmark_parser().parse(markdown)
+    gfm = sum(token.type == "table_open" for token in tokens)
+    gfm += sum(token.content.count("<table") for token in tokens if token.type == "html_block")
+    if gfm != html.count("<table"):
+        problems.append(f"{gfm} tables for a GFM reader, {html.count('<table')} for nbconvert")
+    return problems
+
+
+@pytest.mark.parametrize("path", COPIES, ids=_name)
+def test_colab_copy_reads_the_same_in_nbconvert_as_in_jupyterlab(path):
+    """Each markdown cell through nbconvert's own markdown renderer: every table is a table (a
+    pipe table inside a quoted box is not one for mistune), and no MyST is left."""
+    problems = []
+    for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
+        if cell.cell_type == "markdown":
+            found = tables_misread(cell.source) + raw_myst(markdown2html_mistune(cell.source))
+            problems += [f"cell {index}: {problem}" for problem in found]
+    assert not problems, f"{_name(path)}:\n  - " + "\n  - ".join(problems)
+
+
+def test_the_table_check_sees_a_table_nbconvert_cannot_read():
+    quoted = "> **Note**\n>\n> | a | b |\n> |---|---|\n> | `x` | $y$ |\n"
+    assert "a raw table row '| a | b |'" in tables_misread(quoted)
+    assert not tables_misread("| a | b |\n|---|---|\n| 1 | 2 |\n")
+    converted = make_colab.html_tables_in_containers(quoted)
+    assert not tables_misread(converted), converted
+    assert "> <td><code>x</code></td>" in converted and "> <td>$y$</td>" in converted
+
+
 # --------------------------------------------------------------------------- the converter itself
 
 
@@ -157,12 +198,22 @@ def test_converter_turns_the_subset_into_plain_markdown():
     assert "(sec-x)=" not in out and "## A section" in out
     assert f"![A figure of the model]({site}_static/architecture.svg)" in out
     assert f"[the glossary]({site}glossary.html)" in out
-    assert not make_colab.ROLE.search(out.replace("`{term}`", ""))
+    assert not re.search(r"\{[\w:-]+\}`", out.replace("`{term}`", ""))
+
+
+def test_converter_leaves_code_and_math_alone_and_boxes_tables_as_html():
+    source = ("`{term}`x`` and $\\{a\\}`b`$ and [a link](https://example.org/{term}`x`)\n\n"
+              "```python\n{term}`inside code`\n```\n\n"
+              "```{note}\n| a | b |\n|---|---|\n| $x_1$ | {term}`softmax` |\n```")
+    out = _convert(source)
+    assert out.startswith("`{term}`x`` and $\\{a\\}`b`$ and [a link](https://example.org/{term}`x`)")
+    assert "```python\n{term}`inside code`\n```" in out
+    assert "> <td>$x_1$</td>" in out and "glossary.html#term-softmax" in out and "| a |" not in out
 
 
 def test_converter_refuses_what_is_outside_the_subset():
     for text in ("{numref}`fig-x`", "```{figure} x.png\n```", "{term}`no such term here`",
-                 "{cite:p}`nosuchkey1999`"):
+                 "{cite:p}`nosuchkey1999`", "- a list\n\n  ```{note}\n  A box in a list.\n  ```"):
         with pytest.raises(ValueError):
             _convert(text)
 

@@ -1,10 +1,16 @@
-"""Write Colab/Binder-ready copies of the notebooks: the book's MyST turned into plain Markdown.
+"""Write Colab/Binder-ready copies of the notebooks: the book's MyST turned into plain CommonMark.
 
-Jupyter, JupyterLab and Colab render CommonMark and LaTeX, not MyST: a learner who opens a
-chapter there would see ``{term}`causal mask` ``, bare citation keys and directive fences. The
-book keeps MyST (cross-references, the glossary and the bibliography are checked by the strict
-build); this script writes a copy of every notebook of ``chapters/``, ``exercises/`` and
-``solutions/`` into ``colab/`` (same layout) in which the course's MyST subset becomes:
+Jupyter, JupyterLab, Colab, nbconvert and nbviewer render CommonMark and LaTeX, not MyST: a
+learner who opens a chapter there would see ``{term}`causal mask` ``, bare citation keys and
+directive fences. The book keeps MyST (cross-references, the glossary and the bibliography are
+checked by the strict build); this script writes a copy of every notebook of ``chapters/``,
+``exercises/`` and ``solutions/`` into ``colab/`` (same layout).
+
+How: each markdown cell is parsed by ``markdown-it-py`` with the ``mdit-py-plugins`` that
+MyST-Parser itself uses (roles, targets, comments, colon fences, dollar and amsmath math), so
+code spans, code blocks and math are known to the parser and never touched. Only the MyST
+constructs the parser finds are rewritten, in place in the source text (every other byte is kept,
+so a diff of colab/ shows exactly what the conversion did):
 
 ==========================================  =============================================
 ``{term}`text <target>` ``                   a link to the term on the site's glossary page
@@ -17,13 +23,16 @@ build); this script writes a copy of every notebook of ``chapters/``, ``exercise
 relative images                              absolute URLs (``_static/`` on the site,
                                              anything else on raw.githubusercontent.com)
 links to ``.md`` pages                       absolute URLs of the site's pages
+a table inside a quoted block or a list     an HTML table (nbconvert and nbviewer, whose
+                                             mistune reads pipe tables only at the top
+                                             level, would show its rows as raw text)
 ==========================================  =============================================
 
 Code cells are copied unchanged; links between notebooks stay relative (``colab/`` mirrors the
 repository, so they open the sibling copy). The site's address is ``html.baseurl`` in
 ``_config.yml`` (else GitHub Pages of ``repository.url``). The launch buttons point at these
 copies (``_ext/colab_launch.py``); ``tests/test_render.py`` renders them with nbconvert and fails
-on any MyST left. Deterministic: the same sources give the same bytes.
+on any MyST or raw table row left. Deterministic: the same sources give the same bytes.
 
 Usage::
 
@@ -42,9 +51,18 @@ import urllib.parse
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from types import SimpleNamespace
 
 import nbformat
 import yaml
+from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
+from markdown_it.token import Token
+from mdit_py_plugins.amsmath import amsmath_plugin
+from mdit_py_plugins.colon_fence import colon_fence_plugin
+from mdit_py_plugins.dollarmath import dollarmath_plugin
+from mdit_py_plugins.myst_blocks import myst_block_plugin
+from mdit_py_plugins.myst_role import myst_role_plugin
 
 ROOT = Path(__file__).resolve().parent.parent
 FOLDERS = ("chapters", "exercises", "solutions")
@@ -63,18 +81,71 @@ ADMONITIONS = {
     "seealso": "See also",
 }
 TITLED = {"admonition", "dropdown"}
-DIRECTIVE_OPEN = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|:{3,})\{(?P<name>[\w:-]+)\}\s*(?P<arg>.*)$")
-FENCE_OPEN = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,}|:{3,})(?P<info>.*)$")
-OPTION = re.compile(r"^\s*:[\w-]+:.*$")
-ROLE = re.compile(r"\{(?P<role>[\w:-]+)\}`(?P<body>[^`]+)`")
+ROLES = {"term", "cite", "cite:p", "cite:t", "doc", "ref", "eq"}
+# A role's explicit form: {term}`text <target>`.
 EXPLICIT = re.compile(r"^(?P<text>.*?)\s*<(?P<target>[^<>]+)>$", re.DOTALL)
-TARGET = re.compile(r"^\s*\((?P<label>[^()\s]+)\)=\s*$")
-HEADING = re.compile(r"^(?P<hashes>#{1,6})\s+(?P<text>.+?)\s*#*\s*$")
-IMAGE = re.compile(r"!\[(?P<alt>[^\]]*)\]\((?P<src>[^)\s]+)(?P<title>\s+\"[^\"]*\")?\)")
-LINK = re.compile(r"(?<!!)\[(?P<text>[^\]]+)\]\((?P<href>[^)\s]+)(?P<title>\s+\"[^\"]*\")?\)")
-# Code spans and math, which no link or image rule may touch.
-PROTECTED = re.compile(r"(`[^`\n]*`|\$\$.*?\$\$|\$[^$\n]+\$)", re.DOTALL)
-EQ_LABEL = re.compile(r"\$\$\s*\((?P<label>[\w:.-]+)\)\s*$")
+
+
+# --------------------------------------------------------------------------- the parsers
+
+
+@cache
+def myst_parser() -> MarkdownIt:
+    """The sources' markdown as MyST-Parser reads it (``_config.yml``: dollarmath, amsmath,
+    colon_fence): CommonMark with tables, roles, ``(label)=`` targets, ``%`` comments, colon
+    fences and math, by the same plugins."""
+    return (
+        MarkdownIt("commonmark", {"html": True})
+        .enable("table")
+        .use(myst_role_plugin)
+        .use(myst_block_plugin)
+        .use(colon_fence_plugin)
+        .use(amsmath_plugin)
+        .use(dollarmath_plugin, allow_labels=True, allow_space=True, allow_digits=True, double_inline=True)
+    )
+
+
+def _tex(delimiter: str):
+    def render(self, tokens, index, options, env):
+        return escapeHtml(f"{delimiter}{tokens[index].content}{delimiter}")
+
+    return render
+
+
+@cache
+def commonmark_parser() -> MarkdownIt:
+    """The copies as Jupyter reads them: CommonMark, tables and dollar math. When it renders
+    HTML, math stays TeX between dollars, for MathJax or KaTeX in the reader's browser."""
+    parser = MarkdownIt("commonmark", {"html": True}).enable("table").use(dollarmath_plugin, double_inline=True)
+    parser.add_render_rule("math_inline", _tex("$"))
+    parser.add_render_rule("math_inline_double", _tex("$$"))
+    return parser
+
+
+def directive_of(token: Token) -> tuple[str, str] | None:
+    """(name, argument) of a ```{name} argument or :::{name} argument fence, else None."""
+    if token.type not in ("fence", "colon_fence"):
+        return None
+    match = re.match(r"^\{(?P<name>[\w:-]+)\}\s*(?P<arg>.*)$", token.info.strip())
+    return (match["name"], match["arg"].strip()) if match else None
+
+
+def inline_text(token: Token) -> str:
+    """An inline token's text with roles reduced to their text (a heading as a link text)."""
+    parts = []
+    for child in token.children or []:
+        if child.type == "myst_role":
+            explicit = EXPLICIT.match(child.content)
+            parts.append(explicit["text"] if explicit else child.content)
+        elif child.type == "code_inline":
+            parts.append(f"`{child.content}`")
+        elif child.type in ("math_inline", "math_inline_double"):
+            parts.append(f"{child.markup}{child.content}{child.markup}")
+        elif child.type in ("text", "html_inline"):
+            parts.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+    return "".join(parts).strip()
 
 
 # --------------------------------------------------------------------------- the site
@@ -120,29 +191,28 @@ def file_url(repo_path: str) -> str:
 # --------------------------------------------------------------------------- glossary
 
 
-def make_id(text: str) -> str:
-    """Sphinx's id for a glossary term: sphinx.util.nodes._make_id('term-<text>')."""
-    from sphinx.util.nodes import _make_id
-
-    return _make_id(text)
-
-
 @cache
 def glossary_terms() -> dict[str, str]:
-    """Every term of glossary.md (lower case) -> its anchor on the glossary page."""
-    text = (ROOT / "glossary.md").read_text(encoding="utf-8")
+    """Every term of glossary.md (lower case) -> its anchor on the glossary page, given as
+    Sphinx's glossary gives it (the public ``sphinx.util.nodes.make_id``, terms in order, so a
+    repeated id gets the same serial number as on the site)."""
+    from sphinx.util.nodes import make_id
+
+    serials = iter(range(1_000_000))
+    env = SimpleNamespace(new_serialno=lambda category="": next(serials))
+    document = SimpleNamespace(ids={}, settings=SimpleNamespace(id_prefix=""))
     terms: dict[str, str] = {}
-    inside = False
-    for line in text.splitlines():
-        if re.match(r"^[`:]{3,}\{glossary\}", line):
-            inside = True
+    text = (ROOT / "glossary.md").read_text(encoding="utf-8")
+    for token in myst_parser().parse(text):
+        directive = directive_of(token)
+        if not directive or directive[0] != "glossary":
             continue
-        if inside and re.match(r"^[`:]{3,}\s*$", line):
-            inside = False
-            continue
-        if inside and line.strip() and not line[0].isspace():
-            term = line.strip()
-            terms.setdefault(term.lower(), make_id("term-" + term))
+        for line in token.content.splitlines():
+            if line.strip() and not line[0].isspace():  # a term; its definition is indented
+                term = line.strip()
+                anchor = make_id(env, document, "term", term)
+                document.ids[anchor] = True
+                terms.setdefault(term.lower(), anchor)
     return terms
 
 
@@ -229,25 +299,15 @@ def markdown_of(path: Path) -> list[str]:
 
 @cache
 def title_of(docname: str) -> str:
+    """The page's first level-1 heading, as plain text."""
     path = source_of(docname)
     if path is not None:
         for text in markdown_of(path):
-            for line in text.splitlines():
-                match = HEADING.match(line)
-                if match and len(match["hashes"]) == 1:
-                    return strip_inline(match["text"])
+            tokens = myst_parser().parse(text)
+            for index, token in enumerate(tokens):
+                if token.type == "heading_open" and token.tag == "h1":
+                    return inline_text(tokens[index + 1])
     return docname.rsplit("/", 1)[-1].replace("_", " ")
-
-
-def strip_inline(text: str) -> str:
-    """Heading text as a link text: roles reduced to their text."""
-
-    def plain(match):
-        body = match["body"]
-        explicit = EXPLICIT.match(body)
-        return explicit["text"] if explicit else body
-
-    return ROLE.sub(plain, text)
 
 
 def all_sources() -> list[Path]:
@@ -264,14 +324,16 @@ def labels() -> dict[str, tuple[str, str]]:
     for path in all_sources():
         docname = path.relative_to(ROOT).with_suffix("").as_posix()
         for text in markdown_of(path):
-            lines = text.splitlines()
-            for index, line in enumerate(lines):
-                match = TARGET.match(line)
-                if not match:
+            tokens = myst_parser().parse(text)
+            for index, token in enumerate(tokens):
+                if token.type != "myst_target":
                     continue
-                heading = next((HEADING.match(after) for after in lines[index + 1 :] if after.strip()), None)
-                title = strip_inline(heading["text"]) if heading else match["label"]
-                found[match["label"]] = (docname, title)
+                label = token.content.strip()
+                following = tokens[index + 1] if index + 1 < len(tokens) else None
+                title = label
+                if following is not None and following.type == "heading_open":
+                    title = inline_text(tokens[index + 2])
+                found[label] = (docname, title)
     return found
 
 
@@ -313,38 +375,172 @@ class Converter:
         self.docname = docname
         self.equations: dict[str, int] = {}
         for text in sources:  # number the labelled equations in order, as the book does
-            for line in text.splitlines():
-                match = EQ_LABEL.search(line)
-                if match:
-                    self.equations.setdefault(match["label"], len(self.equations) + 1)
+            for token in self._labelled_equations(myst_parser().parse(text)):
+                self.equations.setdefault(token.info, len(self.equations) + 1)
 
-    def where(self) -> str:
-        return self.docname
+    def _labelled_equations(self, tokens: list[Token]):
+        for token in tokens:
+            if token.type == "math_block_label":
+                yield token
+            directive = directive_of(token)
+            if directive and (directive[0] in ADMONITIONS or directive[0] in TITLED):
+                yield from self._labelled_equations(myst_parser().parse(token.content))
+
+    def convert(self, text: str) -> str:
+        """A markdown cell of the source -> the same cell in plain CommonMark."""
+        return html_tables_in_containers(self.myst_to_markdown(text)).strip("\n")
+
+    # ---- blocks
+
+    def myst_to_markdown(self, text: str) -> str:
+        lines = text.replace("\r\n", "\n").split("\n")
+        edits: list[tuple[int, int, list[str]]] = []  # replace lines[start:end] by the list
+        inline_by_lines: dict[tuple[int, int], list[Token]] = {}
+        done = 0  # lines before this one belong to a directive already converted
+        for token in myst_parser().parse(text):
+            if token.map is None or token.map[0] < done:
+                continue
+            start, end = token.map
+            directive = directive_of(token)
+            if directive:
+                if token.level > 0:
+                    raise ValueError(f"{self.docname}: a {{{directive[0]}}} inside a list or a quote is "
+                                     "not in the course's MyST subset")
+                edits.append((start, end, self.directive(*directive, token.content)))
+                done = end
+            elif token.type in ("myst_target", "myst_line_comment"):
+                edits.append((start, end, []))  # a MyST target or comment: nothing to show
+            elif token.type == "math_block_label":
+                last = re.sub(r"\$\$\s*\(" + re.escape(token.info) + r"\)\s*$",
+                              f"\\\\tag{{{self.equations[token.info]}}} $$", lines[end - 1])
+                edits.append((end - 1, end, [last]))
+            elif token.type == "inline":  # a paragraph, a heading or a table row (all its cells)
+                inline_by_lines.setdefault((start, end), []).append(token)
+        for (start, end), tokens in inline_by_lines.items():
+            children = [child for token in tokens for child in token.children or []]
+            source = "\n".join(lines[start:end])
+            converted = self.inline(source, children)
+            if converted != source:
+                edits.append((start, end, converted.split("\n")))
+        for start, end, replacement in sorted(edits, reverse=True):
+            lines[start:end] = replacement
+        return "\n".join(lines)
+
+    def directive(self, name: str, argument: str, content: str) -> list[str]:
+        if name not in ADMONITIONS and name not in TITLED:
+            raise ValueError(f"{self.docname}: directive {{{name}}} is not in the course's MyST subset")
+        body = content.split("\n")
+        while body and re.match(r"^\s*:[\w-]+:.*$", body[0]):  # :class: tip and the like
+            body = body[1:]
+        if body and body[0].strip() == "---":  # a YAML options block
+            end = next((i for i in range(1, len(body)) if body[i].strip() == "---"), 0)
+            body = body[end + 1 :]
+        if name in TITLED:
+            title = self.inline_markdown(argument) if argument else ("Details" if name == "dropdown" else "Note")
+        else:
+            title = ADMONITIONS[name] + (f": {self.inline_markdown(argument)}" if argument else "")
+        inner = self.myst_to_markdown("\n".join(body)).split("\n")
+        while inner and not inner[0].strip():
+            inner.pop(0)
+        while inner and not inner[-1].strip():
+            inner.pop()
+        quoted = [f"> **{title}**", ">"] + [f"> {line}" if line.strip() else ">" for line in inner]
+        return ["", *quoted, ""]
 
     # ---- inline
 
-    def role(self, match: re.Match) -> str:
-        role, body = match["role"], match["body"]
-        if role == "term":
-            return term_link(body, self.where())
-        if role in ("cite", "cite:p", "cite:t"):
-            return cite(role, body, self.where())
-        if role == "doc":
+    def inline_markdown(self, text: str) -> str:
+        """A directive's title: one line of inline markdown."""
+        children = myst_parser().parseInline(text)[0].children or []
+        return self.inline(text, children)
+
+    def inline(self, source: str, children: list[Token]) -> str:
+        """Rewrite the roles, links and images that the parser found in ``source``, in order.
+
+        The parser gives each inline element but not its position, so each one is located in
+        the source from where the previous ended: code spans and math are stepped over whole
+        (nothing inside them is rewritten), and every located link or image is checked against
+        the parser's own URL, so a source this cannot follow fails loudly instead of converting
+        the wrong text."""
+        splices: list[tuple[int, int, str]] = []
+        links: list[Token] = []  # the links open at this point (their text may hold roles)
+        cursor = 0
+        for child in children:
+            kind = child.type
+            if kind == "code_inline":
+                cursor = self._past_code(source, cursor, child.markup)
+            elif kind in ("math_inline", "math_inline_double"):
+                opening = source.index(child.markup, cursor)
+                closing = opening + len(child.markup)
+                while True:  # the next delimiter that is not escaped
+                    closing = source.index(child.markup, closing)
+                    if source[closing - 1] != "\\":
+                        break
+                    closing += 1
+                cursor = closing + len(child.markup)
+            elif kind == "myst_role":
+                name = child.meta["name"]
+                match = re.compile(r"\{" + re.escape(name) + r"\}(`+)").search(source, cursor)
+                if match is None:
+                    raise ValueError(f"{self.docname}: could not locate the role {{{name}}} in {source!r}")
+                closing = self._past_code(source, match.start(1), match[1])
+                body = source[match.end() : closing - len(match[1])]  # as written: line breaks kept
+                splices.append((match.start(), closing, self.role(name, body)))
+                cursor = closing
+            elif kind == "html_inline":
+                cursor = source.index(child.content, cursor) + len(child.content)
+            elif kind == "link_open":
+                links.append(child)
+                if child.markup == "autolink":  # <https://...>: absolute already
+                    cursor = source.index(">", source.index("<", cursor)) + 1
+            elif kind == "link_close":
+                opening = links.pop()
+                if opening.markup != "autolink":
+                    cursor = self._destination(source, cursor, opening.attrGet("href"), False, splices)
+            elif kind == "image":
+                cursor = self._destination(source, cursor, child.attrGet("src"), True, splices)
+        out = source
+        for start, end, replacement in sorted(splices, reverse=True):
+            out = out[:start] + replacement + out[end:]
+        return out
+
+    @staticmethod
+    def _past_code(source: str, start: int, ticks: str) -> int:
+        """The index after the code span whose opening run of ``ticks`` starts at or after ``start``."""
+        run = re.compile(r"(?<!`)" + re.escape(ticks) + r"(?!`)")
+        opening = run.search(source, start)
+        closing = run.search(source, opening.end()) if opening else None
+        if closing is None:
+            raise ValueError(f"could not locate a code span in {source!r}")
+        return closing.end()
+
+    def _destination(self, source: str, cursor: int, wanted: str, image: bool, splices: list) -> int:
+        """Rewrite the destination of the link or image whose ``](`` comes next after ``cursor``;
+        ``wanted`` is the destination as the parser read it (normalised)."""
+        match = re.compile(r"\]\(\s*(?P<href><[^<>\n]*>|[^\s()]+)[^)]*\)").search(source, cursor)
+        if match is None or myst_parser().normalizeLink(match["href"].strip("<>")) != wanted:
+            raise ValueError(f"{self.docname}: could not locate the link to {wanted!r} in {source!r}")
+        href = match["href"].strip("<>")
+        resolved = self.resolve(href, image=image)
+        if resolved != href:
+            splices.append((match.start("href"), match.end("href"), resolved))
+        return match.end()
+
+    def role(self, name: str, body: str) -> str:
+        if name == "term":
+            return term_link(body, self.docname)
+        if name in ("cite", "cite:p", "cite:t"):
+            return cite(name, body, self.docname)
+        if name == "doc":
             return doc_link(body, self.docname)
-        if role == "ref":
+        if name == "ref":
             return ref_link(body, self.docname)
-        if role == "eq":
+        if name == "eq":
             label = body.strip()
             if label not in self.equations:
                 raise ValueError(f"{self.docname}: {{eq}}`{label}`: no equation labelled ({label})")
             return f"[({self.equations[label]})]({page_url(self.docname, 'equation-' + label)})"
-        raise ValueError(f"{self.docname}: role {{{role}}} is not in the course's MyST subset")
-
-    def image(self, match: re.Match) -> str:
-        return f"![{match['alt']}]({self.resolve(match['src'], image=True)}{match['title'] or ''})"
-
-    def link(self, match: re.Match) -> str:
-        return f"[{match['text']}]({self.resolve(match['href'], image=False)}{match['title'] or ''})"
+        raise ValueError(f"{self.docname}: role {{{name}}} is not in the course's MyST subset")
 
     def resolve(self, href: str, *, image: bool) -> str:
         parsed = urllib.parse.urlsplit(href)
@@ -360,96 +556,27 @@ class Converter:
             return page_url(repo_path[: -len(".md")]) + fragment
         return file_url(repo_path) + fragment
 
-    def inline(self, text: str) -> str:
-        """Roles, images and links of a stretch of prose; code spans and math left alone."""
-        converted = ROLE.sub(self.role, text)
-        parts = PROTECTED.split(converted)
-        for index in range(0, len(parts), 2):
-            parts[index] = LINK.sub(self.link, IMAGE.sub(self.image, parts[index]))
-        return "".join(parts)
 
-    # ---- blocks
+def html_tables_in_containers(text: str) -> str:
+    """Pipe tables inside a quoted block or a list become HTML tables.
 
-    def convert(self, text: str) -> str:
-        lines = text.replace("\r\n", "\n").split("\n")
-        return "\n".join(self.blocks(lines)).strip("\n")
-
-    def blocks(self, lines: list[str]) -> list[str]:
-        out: list[str] = []
-        prose: list[str] = []
-        index = 0
-
-        def flush():
-            if prose:
-                out.extend(self.inline("\n".join(prose)).split("\n"))
-                prose.clear()
-
-        while index < len(lines):
-            line = lines[index]
-            directive = DIRECTIVE_OPEN.match(line)
-            fence = FENCE_OPEN.match(line)
-            if directive:
-                flush()
-                end = self.closing(lines, index, directive["fence"])
-                body = lines[index + 1 : end]
-                out.extend(self.directive(directive["name"], directive["arg"].strip(), body))
-                index = end + 1
-                continue
-            if fence and not fence["fence"].startswith(":"):
-                flush()
-                end = self.closing(lines, index, fence["fence"])
-                out.extend(lines[index : end + 1])  # code: untouched
-                index = end + 1
-                continue
-            if TARGET.match(line) or re.match(r"^%", line):
-                index += 1  # a MyST target or comment: nothing to show
-                continue
-            equation = EQ_LABEL.search(line)
-            if equation:
-                number = self.equations[equation["label"]]
-                prose.append(line[: equation.start()] + f"\\tag{{{number}}} $$")
-                index += 1
-                continue
-            prose.append(line)
-            index += 1
-        flush()
-        return out
-
-    @staticmethod
-    def closing(lines: list[str], start: int, fence: str) -> int:
-        """Index of the line that closes the fence opened at ``start`` (nested fences skipped)."""
-        char, length = fence[0], len(fence)
-        index = start + 1
-        while index < len(lines):
-            stripped = lines[index].strip()
-            if stripped and set(stripped) == {char} and len(stripped) >= length:
-                return index
-            nested = FENCE_OPEN.match(lines[index])
-            if nested and nested["fence"][0] == char and nested["info"].strip():
-                index = Converter.closing(lines, index, nested["fence"]) + 1
-                continue
-            index += 1
-        return len(lines) - 1
-
-    def directive(self, name: str, argument: str, body: list[str]) -> list[str]:
-        if name not in ADMONITIONS and name not in TITLED:
-            raise ValueError(f"{self.docname}: directive {{{name}}} is not in the course's MyST subset")
-        while body and OPTION.match(body[0]):
-            body = body[1:]
-        if body and body[0].strip() == "---":  # YAML options block
-            end = next((i for i in range(1, len(body)) if body[i].strip() == "---"), 0)
-            body = body[end + 1 :]
-        if name in TITLED:
-            title = self.inline(argument) if argument else ("Details" if name == "dropdown" else "Note")
-        else:
-            title = ADMONITIONS[name] + (f": {self.inline(argument)}" if argument else "")
-        inner = self.blocks(body)
-        while inner and not inner[0].strip():
-            inner.pop(0)
-        while inner and not inner[-1].strip():
-            inner.pop()
-        quoted = [f"> **{title}**", ">"] + [f"> {line}" if line.strip() else ">" for line in inner]
-        return ["", *quoted, ""]
+    JupyterLab and Colab read a pipe table anywhere, but nbconvert's and nbviewer's mistune
+    reads one only at the top level and shows the rows inside a quote as a paragraph of
+    ``| a | b |`` text. An HTML block is read the same way by all of them."""
+    lines = text.split("\n")
+    tokens = commonmark_parser().parse(text)
+    replacements = []
+    for index, token in enumerate(tokens):
+        if token.type != "table_open" or token.level == 0:
+            continue
+        closing = next(i for i in range(index, len(tokens)) if tokens[i].type == "table_close")
+        html = commonmark_parser().renderer.render(tokens[index : closing + 1], commonmark_parser().options, {})
+        start, end = token.map
+        prefix = re.match(r"^[\s>]*", lines[start])[0]
+        replacements.append((start, end, [prefix + line for line in html.strip("\n").split("\n")]))
+    for start, end, replacement in sorted(replacements, reverse=True):
+        lines[start:end] = replacement
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- notebooks

@@ -312,3 +312,95 @@ def check_lightbox(page: PlaywrightPage) -> list[str]:
         problems.append("Enter on a figure does not open its larger view")
     page.keyboard.press("Escape")
     return problems
+
+
+# --------------------------------------------------------------------------- figures and inline math
+
+_FIGURES_JS = """
+() => [...document.querySelectorAll('article.bd-article img')].filter(img => img.checkVisibility()).map(img => {
+  const box = img.getBoundingClientRect();
+  const scroller = img.closest('.site-figure-scroll');
+  const outer = scroller || img.parentElement;
+  return {src: new URL(img.currentSrc || img.src).pathname, natural: img.naturalWidth, shown: box.width,
+          classes: img.className, alt: (img.alt || '').slice(0, 60),
+          overflows: box.right > outer.getBoundingClientRect().right + 1,
+          cue: !!scroller && scroller.classList.contains('scroll-cue')
+               && getComputedStyle(scroller).boxShadow !== 'none'};
+})
+"""
+
+
+def figure_text_px(figure: dict, site) -> float:
+    """The smallest text of one figure as shown, in CSS px (tests/browser/figures.py says how)."""
+    import re
+    from urllib.parse import unquote
+
+    from . import figures
+
+    path = site / unquote(figure["src"]).lstrip("/")
+    if path.suffix.lower() == ".svg":
+        smallest, view_box = figures.svg_smallest_text(path)
+        return smallest * figure["shown"] / view_box
+    stated = re.search(r"\bsite-smallest-text-(\d+)pt\b", figure["classes"])
+    if not stated:
+        raise ValueError("states no smallest text size (class site-smallest-text-<N>pt, set from "
+                         "the figure cell's metadata mystnb.image.classes)")
+    return int(stated[1]) * figures.png_dpi(path) / 72 * figure["shown"] / figure["natural"]
+
+
+def check_figures_legible(page: PlaywrightPage, site) -> list[str]:
+    """Every figure's smallest text is at least LEGIBLE_PX CSS px as shown; a figure wider than
+    its box scrolls inside it with the scroll cue."""
+    page.evaluate("() => window.siteRelayout && window.siteRelayout()")
+    return figure_problems(page.evaluate(_FIGURES_JS), site)
+
+
+def figure_problems(shown: list[dict], site) -> list[str]:
+    """check_figures_legible's verdict on the figures as measured in the page."""
+    from .figures import LEGIBLE_PX
+
+    problems = []
+    for figure in shown:
+        label = f"figure {figure['src'].rsplit('/', 1)[-1]} ({figure['alt']}...)"
+        try:
+            size = figure_text_px(figure, site)
+        except ValueError as error:
+            problems.append(f"{label} {error}")
+            continue
+        if size < LEGIBLE_PX - 0.05:
+            problems.append(f"{label}: its smallest text is {size:.1f} px as shown "
+                            f"({figure['shown']:.0f} px wide of {figure['natural']} px), under {LEGIBLE_PX} px")
+        if figure["overflows"] and not figure["cue"]:
+            problems.append(f"{label} is wider than its box and shows no scroll cue")
+    return problems
+
+
+_INLINE_MATH_JS = """
+() => {
+  const article = document.querySelector('article.bd-article');
+  const right = article.getBoundingClientRect().right - parseFloat(getComputedStyle(article).paddingRight);
+  const found = [];
+  for (const math of article.querySelectorAll('mjx-container:not([display="true"])')) {
+    if (!math.checkVisibility() || math.closest('pre, table, .cell_output')) continue;
+    const formula = (math.firstElementChild || math).getBoundingClientRect();
+    if (formula.right <= right + 1) continue;
+    // Past the column: fine only inside a box that scrolls and shows the cue.
+    let box = math;
+    while (box && box !== article && !['auto', 'scroll'].includes(getComputedStyle(box).overflowX)) {
+      box = box.parentElement;
+    }
+    const scrolls = box && box !== article && box.scrollWidth > box.clientWidth
+                    && box.classList.contains('scroll-cue');
+    if (!scrolls) found.push(`${math.textContent.slice(0, 60)} (ends at ${Math.round(formula.right)}px, `
+                             + `the column at ${Math.round(right)}px)`);
+  }
+  return found;
+}
+"""
+
+
+def check_inline_math_fits(page: PlaywrightPage) -> list[str]:
+    """No inline formula runs past the column unless it scrolls in a box with the cue (MathJax
+    cannot break an inline formula, and a parent's overflow would cut it off unseen)."""
+    page.evaluate("() => window.siteRelayout && window.siteRelayout()")
+    return [f"an inline formula is cut off: {text}" for text in page.evaluate(_INLINE_MATH_JS)]

@@ -87,7 +87,21 @@ def test_code_and_equations_fit(open_page, page):
     tab.wait_for_timeout(300)
     problems += [f"at 390 px: {problem}" for problem in interaction.check_overflow_is_deliberate(tab)]
     problems += [f"at 390 px: {problem}" for problem in interaction.check_tables_stay_whole(tab)]
+    problems += [f"at 390 px: {problem}" for problem in interaction.check_inline_math_fits(tab)]
     _assert_clean(f"{page.html} (notebook code lines: at most 84 characters)", problems)
+
+
+FIGURE_PAGES = [page for page in PAGES if page.docname.startswith("chapters/") or page.docname == "notation"]
+
+
+@pytest.mark.parametrize("device", list(DEVICES))
+@pytest.mark.parametrize("page", FIGURE_PAGES, ids=str)
+def test_figure_text_is_legible(open_page, site, page, device):
+    """Every figure's smallest text, as shown, is at least 7 CSS px: on a phone (390 px, where a
+    wide figure scrolls in its box with the cue) and on a desktop (1366 px)."""
+    tab = open_page(page, device, "light")
+    problems = interaction.check_figures_legible(tab, site)
+    _assert_clean(f"{page.html} at {DEVICES[device]['width']} px", problems)
 
 
 def test_a_printed_chapter_cuts_no_code_line(open_page):

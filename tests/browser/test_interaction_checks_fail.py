@@ -1,6 +1,7 @@
 """Proof that the interaction checks can fail: each runs on a small page built to break it (a
 code line wider than its box, one that overflows without a cue, a control whose focus is
-invisible, a formula in the tab order, a figure without a larger view, a page without working
+invisible, a formula in the tab order, an inline formula cut off by its line, figures whose text
+is too small, a figure without a larger view, a page without working
 sidebar toggles) and must report it. The pages are set with ``page.set_content``: no site needed."""
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ BROKEN = f"""<!doctype html><html><head><style>
   <button class="no-ring">A control</button>
   <a href="#x">a link</a>
   <mjx-container tabindex="0">x^2</mjx-container>
+  <p style="overflow: hidden">A formula: <mjx-container><mjx-math style="display: inline-block;
+     width: 700px">a very long inline formula</mjx-math></mjx-container></p>
   <div class="highlight"><pre>{WIDE_CODE}</pre></div>
   <div class="cell_output"><pre style="white-space: pre-wrap">  n   NumPy ms   PyTorch ms</pre></div>
   <img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" alt="a figure with no larger view">
@@ -72,3 +75,33 @@ def test_sidebar_check_catches_a_toggle_that_does_nothing(broken):
 
 def test_print_check_catches_a_cut_code_line(broken):
     _assert_reports(interaction.check_print(broken), "code line is cut")
+
+
+def test_inline_math_check_catches_a_formula_cut_off_by_its_line(broken):
+    _assert_reports(interaction.check_inline_math_fits(broken), "an inline formula is cut off")
+
+
+def test_figure_check_catches_small_text_an_unstated_size_and_no_cue(tmp_path):
+    from PIL import Image
+
+    Image.new("RGB", (750, 300), "white").save(tmp_path / "plot.png", dpi=(100, 100))
+    (tmp_path / "diagram.svg").write_text('<svg viewBox="0 0 900 600"><text font-size="12">a'
+                                          '<tspan font-size="75%">b</tspan></text></svg>')
+    shown = [
+        {"src": "/plot.png", "natural": 750, "shown": 358, "classes": "site-smallest-text-10pt",
+         "alt": "ten-point text at 358 of 750 px", "overflows": False, "cue": False},
+        {"src": "/plot.png", "natural": 750, "shown": 380, "classes": "site-smallest-text-10pt",
+         "alt": "wide enough, but cut off", "overflows": True, "cue": False},
+        {"src": "/plot.png", "natural": 750, "shown": 750, "classes": "",
+         "alt": "no stated size", "overflows": False, "cue": False},
+        {"src": "/diagram.svg", "natural": 900, "shown": 525, "classes": "",
+         "alt": "a subscript of 9 units at 525 of 900", "overflows": False, "cue": False},
+        {"src": "/diagram.svg", "natural": 900, "shown": 700, "classes": "",
+         "alt": "legible", "overflows": True, "cue": True},
+    ]
+    problems = interaction.figure_problems(shown, tmp_path)
+    _assert_reports(problems, "ten-point text at 358 of 750 px...): its smallest text is 6.6 px")
+    _assert_reports(problems, "wide enough, but cut off...) is wider than its box and shows no scroll cue")
+    _assert_reports(problems, "no stated size...) states no smallest text size")
+    _assert_reports(problems, "a subscript of 9 units at 525 of 900...): its smallest text is 5.2 px")
+    assert len(problems) == 4, problems
