@@ -55,7 +55,10 @@ def parse(argv):
                         help="seconds per call of a graded check")
     parser.add_argument("--notebook-timeout", type=float, default=900.0,
                         help="seconds for one learner's notebook in all")
-    parser.add_argument("--memory-mb", type=int, default=6144, help="address space per runner")
+    parser.add_argument("--memory-mb", type=int, default=6144,
+                        help="address space of each of the sandbox's processes")
+    parser.add_argument("--total-memory-mb", type=int, default=6144,
+                        help="resident memory of all one notebook's sandbox processes together")
     parser.add_argument("--shard", type=shard, default=(1, 1), metavar="K/N",
                         help="grade only the K-th of N equal shares of the learners (sorted by "
                         "id); join the shards with `python -m tools.grade merge`")
@@ -123,7 +126,8 @@ def main(argv=None) -> int:
         learners = [learner for learner in learners if learner.learner in args.learner]
     try:
         sandbox, warnings = detect("none" if args.unsafe_no_sandbox else args.sandbox,
-                                   Limits(memory_bytes=args.memory_mb * 2**20))
+                                   Limits(memory_bytes=args.memory_mb * 2**20,
+                                          total_memory_bytes=args.total_memory_mb * 2**20))
     except SandboxUnavailable as error:
         print(f"grade: {error}", file=sys.stderr)
         return 3

@@ -250,9 +250,12 @@ def _run(job: Path, official: Official, options: Options, slot: int,
                                             "program": program}))
         (job / name).chmod(0o644)
         budget = options.timeouts.notebook - spent
-        outcome = session.run(options.sandbox, job, name, slot, options.timeouts, budget,
-                              hide_torch=numpy_only,
-                              allowance=session.NOTEBOOK_BYTES - result.received)
+        if budget <= 0:  # nothing left of the notebook's time: no sandbox is started
+            outcome = session.RunOutcome(end=session.End.BUDGET)
+        else:
+            outcome = session.run(options.sandbox, job, name, slot, options.timeouts, budget,
+                                  hide_torch=numpy_only,
+                                  allowance=session.NOTEBOOK_BYTES - result.received)
         spent += outcome.seconds
         result.received += outcome.received
         result.seconds = round(spent, 2)
@@ -275,20 +278,17 @@ def _run(job: Path, official: Official, options: Options, slot: int,
         done_checks = {gid for gid, which in results if (gid, "fresh") in results
                        and (gid, "visible") in results}
         skip_checks |= done_checks
-        if outcome.end == "done":
+        if outcome.end is session.End.DONE:
             break
-        flag = {"timeout": "timeout", "budget": "timeout", "overflow": "huge-output"}.get(
-            outcome.end, "kernel-died")
+        flag, reason = STOPPED[outcome.end]
         if flag not in result.flags:
             result.flags.append(flag)
         where = outcome.at
-        reason = {
-            "timeout": "ran past the time limit",
-            "budget": "the notebook ran past its total time limit",
-            "overflow": "sent more output than the grader accepts",
-        }.get(outcome.end, "stopped the runner (a crash, os._exit, or out of memory)")
-        if outcome.end == "budget" or where is None:
-            result.notes.append(f"the runner {reason} before it could start")
+        if outcome.end is session.End.BUDGET or where is None:
+            note = (f"the notebook {reason}" if outcome.end is session.End.BUDGET
+                    else f"the runner {reason} before it could start")
+            if note not in result.notes:
+                result.notes.append(note)
             for grade_id in graded_here:
                 lost.setdefault(grade_id, f"Not graded: your notebook {reason}.")
             break
@@ -299,13 +299,26 @@ def _run(job: Path, official: Official, options: Options, slot: int,
             skip_checks.add(where[1])
             lost[where[1]] = f"This check {reason}."
             result.notes.append(f"graded check {where[1]} {reason}")
-        if outcome.end == "overflow":
+        if outcome.end is session.End.OVERFLOW:
             break
     else:
         result.notes.append("too many restarts; the remaining checks were not run")
     for grade_id, error in cell_errors.items():
         result.notes.append(f"code cell {grade_id} raised {error.get('raised', 'an error')}")
     return {"results": results, "lost": lost, "self_check": self_check}
+
+
+# How a run that did not finish is flagged, and what stopped it, said of the item it was on.
+STOPPED = {
+    session.End.TIMEOUT: ("timeout", "ran past the time limit"),
+    session.End.BUDGET: ("notebook-time-limit", "ran past its total time limit"),
+    session.End.DIED: ("kernel-died", "stopped the runner (a crash, os._exit, or out of memory)"),
+    session.End.OVERFLOW: ("huge-output", "sent more output than the grader accepts"),
+    session.End.MEMORY: ("memory-limit", ("held more memory, all its processes together, than "
+                         "the grader allows")),
+    session.End.PROCESSES: ("process-limit", ("started more processes and threads than the "
+                            "grader allows")),
+}
 
 
 def _harness_message(error: dict) -> str:

@@ -48,6 +48,17 @@ INSTALL_HINT = (
 )
 
 
+# The runner's whole environment, in every mode (bubblewrap sets it with --setenv after
+# --clearenv; the other modes start the runner with exactly this; setpriv and none then point
+# HOME, MPLCONFIGDIR and TMPDIR at their private scratch folder).
+ENVIRONMENT = {
+    "HOME": "/tmp", "PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg",
+    "MPLCONFIGDIR": "/tmp/.matplotlib", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+    "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1", "PYTHONHASHSEED": "0",
+    "LC_ALL": "C.UTF-8",
+}
+
+
 class SandboxUnavailable(RuntimeError):
     pass
 
@@ -55,7 +66,8 @@ class SandboxUnavailable(RuntimeError):
 @dataclass
 class Limits:
     cpu_seconds: int = 900
-    memory_bytes: int = 6 * 2**30
+    memory_bytes: int = 6 * 2**30  # address space, per process
+    total_memory_bytes: int = 6 * 2**30  # resident memory of all the sandbox's processes
     processes: int = 256
     file_bytes: int = 64 * 2**20
     open_files: int = 256
@@ -68,6 +80,7 @@ class Sandbox:
     python: str  # the interpreter the runner uses (the virtual environment's)
     limits: Limits
     uid_base: int = BASE_UID + (os.getpid() % UID_BLOCKS) * UID_BLOCK
+    cgroups: object | None = None  # a cgroup.Cgroups where the machine allows one
 
     def uid(self, slot: int) -> str:
         return str(self.uid_base + slot % UID_BLOCK)
@@ -88,20 +101,47 @@ class Sandbox:
                 "RLIMIT_NPROC": processes, "RLIMIT_FSIZE": lim.file_bytes,
                 "RLIMIT_NOFILE": lim.open_files, "RLIMIT_CORE": 0}
 
+    @property
+    def memory_mechanism(self) -> str:
+        """What bounds the memory of all the sandbox's processes together: "cgroup" (a cgroup
+        v2 per run, tools/grade/cgroup.py) or "watchdog" (tools/grade/watchdog.py)."""
+        return "cgroup" if self.cgroups is not None else "watchdog"
+
+    @property
+    def watches(self) -> bool:
+        """Whether the judge's watchdog samples each run (wherever no cgroup holds it)."""
+        return self.cgroups is None
+
+    def watch_uid(self, slot: int) -> int | None:
+        """The uid whose every process belongs to the run (the setpriv fallback: its processes
+        can leave the runner's process tree, never its uid)."""
+        return int(self.uid(slot)) if self.mode == "setpriv" else None
+
+    def memory_breached(self, slot: int) -> bool:
+        """Whether the run's cgroup killed it for memory (False under the watchdog, which
+        reports a breach itself)."""
+        return self.cgroups is not None and self.cgroups.breached(slot)
+
     def limits_header(self) -> str:
         """What bounds one learner's sandbox, for the run's header (and run.json)."""
         lim = self.limits
         mb = 2**20
+        if self.cgroups is not None:
+            how = (f"cgroup v2: memory.max in {self.cgroups.where}, no swap, pids.max "
+                   f"{lim.processes}")
+        else:
+            how = ("watchdog: no cgroup v2 memory controller can be used here, so the judge "
+                   "sums the resident memory and threads of the sandbox's processes every "
+                   "0.1 s and kills them all past either limit")
         common = (f"CPU {lim.cpu_seconds} s per process, files up to {lim.file_bytes // mb} MB, "
                   f"{lim.open_files} open files, scratch {lim.tmpfs_bytes // mb} MB")
         if os.geteuid() == 0 and self.mode != "none":
             count = f"at most {lim.processes} processes and threads (its own uid)"
         else:
             count = f"at most {lim.processes} processes and threads beyond the instructor's own"
-        # No cgroup v2 memory controller is used: the total of all the sandbox's processes is
-        # bounded only by the per-process limit times the process count; the header says so.
-        return (f"per-process limits (no cgroup v2): address space {lim.memory_bytes // mb} MB "
-                f"per process, {count}, so memory in all at most their product; {common}")
+        return (f"memory {lim.total_memory_bytes // mb} MB for all its processes together "
+                f"({how}); address space {lim.memory_bytes // mb} MB per process; {count}; "
+                f"{common}")
 
     def prlimit(self) -> list[str]:
         flags = {"RLIMIT_CPU": "cpu", "RLIMIT_AS": "as", "RLIMIT_NPROC": "nproc",
@@ -125,12 +165,7 @@ class Sandbox:
             "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
             "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--",
         ]
-        environment = {
-            "HOME": "/tmp", "PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg",
-            "MPLCONFIGDIR": "/tmp/.matplotlib", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1", "PYTHONHASHSEED": "0",
-            "LC_ALL": "C.UTF-8",
-        }
+        environment = dict(ENVIRONMENT)
         if self.mode == "bwrap":
             runner = ["/job/runner.py", "/job", attempt]
             as_root = os.geteuid() == 0
@@ -269,12 +304,7 @@ def _bwrap_arguments(job_dir: Path, sandbox: Sandbox, as_root: bool,
         arguments += _hide_torch_arguments(job_dir)
     arguments += ["--ro-bind", str(job_dir), "/job", "--proc", "/proc", "--dev", "/dev"]
     arguments += ["--chdir", "/tmp"]
-    for key, value in {
-        "HOME": "/tmp", "PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg",
-        "MPLCONFIGDIR": "/tmp/.matplotlib", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-        "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1", "PYTHONHASHSEED": "0",
-        "LC_ALL": "C.UTF-8",
-    }.items():
+    for key, value in ENVIRONMENT.items():
         arguments += ["--setenv", key, value]
     arguments += ["--"]
     return arguments

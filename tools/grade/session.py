@@ -1,5 +1,6 @@
 """One run of the runner in the sandbox: start it, read its frames, enforce the wall-clock
-limits, and kill it (and all it started) at the end, whatever happened.
+limits and the limits on all its processes together (tools/grade/watchdog.py), and kill it (and
+all it started) at the end, whatever happened. How the run ended is an ``End``.
 
 The runner's messages are untrusted. A frame is one JSON line (at most ``MAX_LINE`` bytes), then
 ``nbytes`` raw bytes when the line says so; anything malformed ends the reading (the run then
@@ -8,6 +9,7 @@ counts as a dead runner at the item it was on).
 
 from __future__ import annotations
 
+import enum
 import json
 import queue
 import threading
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tools.grade.sandbox import Sandbox
+from tools.grade.watchdog import Watchdog
 
 MAX_LINE = 1_000_000
 MAX_PAYLOAD = 300 * 2**20
@@ -34,10 +37,22 @@ class Timeouts:
     notebook: float = 900.0  # all attempts of one notebook together
 
 
+class End(enum.Enum):
+    """How one run of the runner ended."""
+
+    DONE = "done"  # the runner said "done"
+    TIMEOUT = "timeout"  # a cell, a check or the start-up ran past its own limit
+    BUDGET = "budget"  # the notebook's total time ran out
+    DIED = "died"  # the runner stopped (a crash, os._exit) or sent a malformed frame
+    OVERFLOW = "overflow"  # more bytes than the judge accepts
+    MEMORY = "memory"  # its processes together held more memory than the notebook's total
+    PROCESSES = "processes"  # more processes and threads than allowed
+
+
 @dataclass
 class RunOutcome:
     messages: list[tuple[dict, bytes]] = field(default_factory=list)
-    end: str = "done"  # "done", "timeout", "died", "overflow", "budget"
+    end: End = End.DONE
     at: tuple[str, object] | None = None  # ("cell", index) or ("check", grade_id)
     stderr: str = ""
     seconds: float = 0.0
@@ -93,6 +108,11 @@ def _read_frames(stream, out: queue.Queue, allowance: int) -> None:
     out.put(("eof", None, b""))
 
 
+# What the readers and the watchdog put in the queue to end a run, and how the run ends then.
+ENDS = {"eof": End.DIED, "malformed": End.DIED, "overflow": End.OVERFLOW,
+        "memory": End.MEMORY, "processes": End.PROCESSES}
+
+
 def _keep_stderr(stream, kept: list) -> None:
     try:
         while chunk := stream.read(65536):
@@ -111,6 +131,13 @@ def run(sandbox: Sandbox, job_dir: Path, attempt: str, slot: int, timeouts: Time
     outcome = RunOutcome()
     process = sandbox.start(job_dir, attempt, slot, hide_torch)
     frames: queue.Queue = queue.Queue()
+    watchdog = None
+    if sandbox.watches:
+        # A breach lands in the same queue as the frames: the loop below ends the run at once.
+        watchdog = Watchdog(process.pid, sandbox.limits.total_memory_bytes,
+                            sandbox.limits.processes,
+                            lambda what, usage: frames.put((what, None, b"")),
+                            uid=sandbox.watch_uid(slot)).start()
     kept: list[bytes] = []
     readers = [
         threading.Thread(target=_read_frames, args=(process.stdout, frames, allowance),
@@ -126,17 +153,14 @@ def run(sandbox: Sandbox, job_dir: Path, attempt: str, slot: int, timeouts: Time
             now = time.monotonic()
             wait = min(deadline, hard_stop) - now
             if wait <= 0:
-                outcome.end = "timeout" if deadline <= hard_stop else "budget"
+                outcome.end = End.TIMEOUT if deadline <= hard_stop else End.BUDGET
                 break
             try:
                 kind, message, payload = frames.get(timeout=wait)
             except queue.Empty:
                 continue
-            if kind == "eof":
-                outcome.end = "died"
-                break
-            if kind in ("malformed", "overflow"):
-                outcome.end = "died" if kind == "malformed" else "overflow"
+            if kind in ENDS:
+                outcome.end = ENDS[kind]
                 break
             outcome.messages.append((message, payload))
             outcome.received += len(json.dumps(message)) + len(payload)
@@ -151,11 +175,15 @@ def run(sandbox: Sandbox, job_dir: Path, attempt: str, slot: int, timeouts: Time
             elif what in ("self-check", "result", "cell-error", "hello"):
                 deadline = now + (timeouts.check if what != "hello" else timeouts.cell)
             elif what == "done":
-                outcome.end = "done"
+                outcome.end = End.DONE
                 outcome.at = None
                 break
     finally:
+        if watchdog is not None:
+            watchdog.stop()
         sandbox.kill(process, slot)
+        if outcome.end is End.DIED and sandbox.memory_breached(slot):
+            outcome.end = End.MEMORY  # the cgroup's limit killed it
         for reader in readers:
             reader.join(timeout=5)
         for stream in (process.stdout, process.stderr):
