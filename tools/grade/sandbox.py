@@ -35,6 +35,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from tools.grade.cgroup import Cgroups
+
 BASE_UID = 64000
 # Each grader process takes its own block of uids, so that two runs at once (two test workers)
 # never share a process limit, and the setpriv fallback's final kill reaches only its own.
@@ -80,7 +82,7 @@ class Sandbox:
     python: str  # the interpreter the runner uses (the virtual environment's)
     limits: Limits
     uid_base: int = BASE_UID + (os.getpid() % UID_BLOCKS) * UID_BLOCK
-    cgroups: object | None = None  # a cgroup.Cgroups where the machine allows one
+    cgroups: Cgroups | None = None  # where the machine allows one (tools/grade/cgroup.py)
 
     def uid(self, slot: int) -> str:
         return str(self.uid_base + slot % UID_BLOCK)
@@ -189,6 +191,9 @@ class Sandbox:
 
             return WarmProcess(str(job_dir / "runner.py"), str(job_dir), attempt, environment,
                                cwd, self.rlimits())
+        if self.cgroups is not None:
+            self.cgroups.prepare(slot)
+            argv = self.cgroups.wrap(argv, slot)
         return subprocess.Popen(
             argv, env=environment, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, start_new_session=True,
@@ -208,6 +213,8 @@ class Sandbox:
             uid = self.uid(slot)
             subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                             "kill", "-KILL", "-1"], capture_output=True, check=False)
+        if self.cgroups is not None:
+            self.cgroups.finish(slot)  # kills what is left in the run's group, and removes it
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL does not wait
@@ -339,6 +346,12 @@ def _probe(sandbox: Sandbox) -> str | None:
         shutil.rmtree(job, ignore_errors=True)
 
 
+def _with_cgroups(sandbox: Sandbox) -> Sandbox:
+    """A cgroup v2 per run where the machine allows it (else the watchdog holds the limits)."""
+    sandbox.cgroups = Cgroups.find(sandbox.limits.total_memory_bytes, sandbox.limits.processes)
+    return sandbox
+
+
 def detect(requested: str = "auto", limits: Limits | None = None) -> tuple[Sandbox, list[str]]:
     """The sandbox to use and the warnings to print; SandboxUnavailable when there is none."""
     limits = limits or Limits()
@@ -361,7 +374,7 @@ def detect(requested: str = "auto", limits: Limits | None = None) -> tuple[Sandb
         else:
             problem = _probe(Sandbox("bwrap", python, limits))
         if problem is None:
-            return Sandbox("bwrap", python, limits), warnings
+            return _with_cgroups(Sandbox("bwrap", python, limits)), warnings
         if requested == "bwrap" or os.geteuid() != 0:
             raise SandboxUnavailable(f"bubblewrap cannot run here ({problem}); {INSTALL_HINT}")
         warnings.append(f"bubblewrap cannot run here ({problem}); falling back to setpriv.")
@@ -372,6 +385,7 @@ def detect(requested: str = "auto", limits: Limits | None = None) -> tuple[Sandb
     if problem is not None:
         raise SandboxUnavailable(f"the setpriv fallback cannot run either ({problem}); "
                                  + INSTALL_HINT)
+    _with_cgroups(sandbox)
     warnings.append(
         "sandbox: setpriv fallback (an unprivileged uid and resource limits, no namespaces): "
         "the learners' code can read world-readable files and reach the network, and "
