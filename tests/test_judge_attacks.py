@@ -28,7 +28,9 @@ from tests.helpers import FIXTURES
 from tests.judge_helpers import exercise_text, run_judge, toy_course, write_notebook
 
 TOY = "00_toy.ipynb"
-HONEST = {"blank": 0, "half": 3, "none": 0}
+# Each attack's honest base, graded in the same run as a learner of its own: an attack's
+# ceiling is what that control earns, measured, not a number written here.
+CONTROLS = {"blank": "control-blank", "half": "control-half", "none": "control-none"}
 STUB = "    # YOUR CODE HERE\n    raise NotImplementedError()"
 
 
@@ -206,6 +208,15 @@ def attacked(tmp_path_factory):
     (subs / "reference-solution" / TOY).write_text((FIXTURES / TOY).read_text())
     (subs / "reference-blank").mkdir()
     (subs / "reference-blank" / TOY).write_text(blank)
+    for base, learner in CONTROLS.items():
+        (subs / learner).mkdir()
+        if base == "none":  # a learner folder with no notebook in it
+            (subs / learner / "notes.txt").write_text("nothing handed in\n")
+            continue
+        notebook = nbformat.reads(blank, as_version=4)
+        if base == "half":
+            _set_body(notebook, "double", "    return 2 * x")
+        write_notebook(notebook, subs / learner / "exercises" / TOY)
     for attack in ATTACKS:
         folder = subs / attack["id"]
         folder.mkdir()
@@ -246,7 +257,17 @@ def attacked(tmp_path_factory):
 def test_grading_completes(attacked):
     results = attacked["results"]
     assert results.returncode == 0, results.output[-3000:]
-    assert len(results.rows) == len(ATTACKS) + 2
+    assert len(results.rows) == len(ATTACKS) + 2 + len(CONTROLS)
+
+
+def test_the_honest_controls_earn_what_their_answers_are_worth(attacked):
+    # The ceilings below are measured; this pins them to the toy's points (double: 3), so
+    # that a control graded wrong cannot raise every attack's ceiling with it.
+    results = attacked["results"]
+    assert results.earned(CONTROLS["half"], TOY) == 3
+    assert results.earned(CONTROLS["blank"], TOY) == 0
+    assert results.earned(CONTROLS["none"], TOY) == 0
+    assert "missing" in results.flags(CONTROLS["none"], TOY)
 
 
 def test_reference_solution_and_blank_in_the_same_run(attacked):
@@ -259,7 +280,7 @@ def test_reference_solution_and_blank_in_the_same_run(attacked):
 def test_no_attack_earns_more_than_its_honest_score(attacked, attack):
     results = attacked["results"]
     earned = results.earned(attack["id"], TOY)
-    honest = HONEST[attack["base"]]
+    honest = results.earned(CONTROLS[attack["base"]], TOY)
     assert earned <= honest, (
         f"attack {attack['id']} ({attack['family']}) earned {earned} > honest {honest}: "
         f"{results.cells(attack['id'], TOY)}"
