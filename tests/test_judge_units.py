@@ -352,22 +352,24 @@ def test_reports_survive_any_learner_text(tmp_path):
 def test_a_missing_result_fails_with_a_message_that_says_so():
     """The judge checks the data it expects: a key the verdict reads but the sandbox did not send
     fails the check and names the key, whatever the verdict does with it."""
-    from tools.grade.judge import Check, _verdict
+    from tools.grade.trusted import Check
+    from tools.grade.trusted import verdict as judged
 
     def verdict(got, x):
         assert got["out"] == x  # a verdict that never thought of a missing key
 
     check = Check("toy", 1, "", None, verdict, 0)
-    assert _verdict(check, {"out": 2}, {"x": 2}) == (True, "")
-    passed, message = _verdict(check, {}, {"x": 2})
-    assert not passed and "'out'" in message and "came back" in message
+    assert judged(check, {"out": 2}, {"x": 2}).passed is True
+    found = judged(check, {}, {"x": 2})
+    assert found.passed is False and "'out'" in found.message and "came back" in found.message
 
 
 def test_an_error_check_of_a_stub_is_not_attempted_in_both_graders(monkeypatch):
     """expect_error on a function that is still the stub: 'not attempted' in the judge (its
     verdict) and in the notebook's own run_check, never 'failed'."""
     from tools import harness
-    from tools.grade.judge import Check, _verdict
+    from tools.grade.trusted import Check
+    from tools.grade.trusted import verdict as judged
 
     monkeypatch.delenv("ATTENTION_SELF_CHECK", raising=False)  # run_check prints, not raises
     stub = {"raised": "NotImplementedError", "mro": ["NotImplementedError"], "message": ""}
@@ -375,39 +377,28 @@ def test_an_error_check_of_a_stub_is_not_attempted_in_both_graders(monkeypatch):
     def verdict(got):
         harness.expect_error(got["bad"], kinds=("ValueError",), what="q (5, 4) with k (7, 3)")
 
-    passed, message = _verdict(Check("toy", 1, "", None, verdict, 0), {"bad": stub}, {})
-    assert not passed and message.startswith("not attempted")
+    found = judged(Check("toy", 1, "", None, verdict, 0), {"bad": stub}, {})
+    assert found.passed is False and found.not_attempted
+    assert found.message.startswith("not attempted")
     harness.run_check("toy-errors", lambda rng: {}, lambda: {"bad": stub},
                       lambda got: verdict(got), seed=0)
     passed, message = harness.SELF_CHECK["toy-errors"]
     assert not passed and message.startswith("not attempted")
     written = {"raised": "ValueError", "mro": ["ValueError"], "message": "q (5, 4), k (7, 3)",
                "own": True}
-    assert _verdict(Check("toy", 1, "", None, verdict, 0), {"bad": written}, {}) == (True, "")
+    assert judged(Check("toy", 1, "", None, verdict, 0), {"bad": written}, {}).passed is True
 
 
 def test_a_failed_check_that_needs_a_failed_one_is_blocked_by_it():
     """One mistake, one place to look: the judge reports a failed check whose earlier function's
     own check failed as blocked by that function, as the harness's run_check does."""
-    from tools.grade.judge import CellResult, Check, NotebookResult, _report_blocked
+    from tools.grade.status import blocked
 
-    checks = {
-        "layer-norm": Check("layer-norm", 2, "", None, None, 0),
-        "encoder": Check("encoder", 2, "", None, None, 0, {"layer_norm": "layer-norm"}),
-        "decoder": Check("decoder", 2, "", None, None, 0, {"layer_norm": "layer-norm"}),
-    }
-    result = NotebookResult("ada", "04.ipynb", 6, cells=[
-        CellResult("layer-norm", 2, status="failed", message="off by a factor"),
-        CellResult("encoder", 2, status="failed", message="wrong output"),
-        CellResult("decoder", 2, earned=2, status="passed"),
-    ])
-    _report_blocked(result, checks)
-    statuses = [(cell.status, cell.message[:42]) for cell in result.cells]
-    assert statuses[0] == ("failed", "off by a factor")
-    assert statuses[1] == ("blocked", "blocked by `layer_norm` (check layer-norm)")
-    assert statuses[2][0] == "passed"
+    needs = {"encoder": {"layer_norm": "layer-norm"}, "decoder": {"layer_norm": "layer-norm"}}
+    statuses = {"layer-norm": "failed", "encoder": "failed", "decoder": "passed"}
+    found = blocked(statuses, needs)
+    assert list(found) == ["encoder"]
+    assert found["encoder"].startswith("blocked by `layer_norm` (check layer-norm)")
     # Once layer_norm passes, the encoder's own failure is its own.
-    result.cells[0].status, result.cells[1].status = "passed", "failed"
-    result.cells[1].message = "wrong output"
-    _report_blocked(result, checks)
-    assert (result.cells[1].status, result.cells[1].message) == ("failed", "wrong output")
+    assert blocked({"layer-norm": "passed", "encoder": "failed", "decoder": "passed"},
+                   needs) == {}
