@@ -1,4 +1,4 @@
-"""Step 6, sandbox: where the runner (and with it the learner's code) runs.
+"""Step 6, sandbox: where the runner (and with it the learner's code) runs, and its limits.
 
 Three modes, chosen by ``detect``:
 
@@ -19,9 +19,13 @@ Three modes, chosen by ``detect``:
     ``unsandboxed``, and PyTorch is not hidden from NumPy-only tasks. The runner is forked from a fork server that has imported PyTorch
     once (tools/grade/warm.py), which saves about 2 s a notebook.
 
-In every mode ``prlimit`` (a warm runner: ``setrlimit``) limits CPU time, address space, processes, file size and open files,
-the judge enforces wall-clock limits, and at the end the whole process group (in ``bwrap`` mode
-the whole PID namespace) is killed.
+In every mode ``prlimit`` (a warm runner: ``setrlimit``) limits each process's CPU time,
+address space, file size and open files, and the processes of its uid; the memory and the
+processes of all the sandbox's processes together are held by a cgroup v2 per run where the
+machine allows one (tools/grade/cgroup.py), else by the judge's watchdog
+(tools/grade/watchdog.py); the judge enforces the wall-clock limits (tools/grade/session.py);
+and at the end the whole process group (in ``bwrap`` mode the whole PID namespace; with a
+cgroup, the whole group) is killed.
 """
 
 from __future__ import annotations

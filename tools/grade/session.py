@@ -1,6 +1,7 @@
-"""One run of the runner in the sandbox: start it, read its frames, enforce the wall-clock
-limits and the limits on all its processes together (tools/grade/watchdog.py), and kill it (and
-all it started) at the end, whatever happened. How the run ended is an ``End``.
+"""Step 6, session: one run of the runner in the sandbox: start it, read its frames, enforce
+the wall-clock limits and the limits on all its processes together (tools/grade/watchdog.py),
+and kill it (and all it started) at the end, whatever happened. How the run ended is an
+``End``.
 
 The runner's messages are untrusted. A frame is one JSON line (at most ``MAX_LINE`` bytes), then
 ``nbytes`` raw bytes when the line says so; anything malformed ends the reading (the run then
