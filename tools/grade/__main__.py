@@ -53,8 +53,10 @@ def parse(argv):
     parser.add_argument("--cell-timeout", type=float, default=60.0, help="seconds per code cell")
     parser.add_argument("--check-timeout", type=float, default=30.0,
                         help="seconds per call of a graded check")
-    parser.add_argument("--notebook-timeout", type=float, default=900.0,
-                        help="seconds for one learner's notebook in all")
+    parser.add_argument("--notebook-timeout", type=float, default=300.0,
+                        help="seconds for one learner's notebook, all its runs together "
+                        "(default 300: the course's solutions take under 30 s each on a "
+                        "loaded 2-core machine)")
     parser.add_argument("--memory-mb", type=int, default=6144,
                         help="address space of each of the sandbox's processes")
     parser.add_argument("--total-memory-mb", type=int, default=6144,

@@ -35,7 +35,7 @@ class Timeouts:
     startup: float = 120.0  # until the runner says hello (imports of numpy and torch)
     cell: float = 60.0  # per code cell
     check: float = 30.0  # per call of a graded check
-    notebook: float = 900.0  # all attempts of one notebook together
+    notebook: float = 300.0  # all attempts of one notebook together
 
 
 class End(enum.Enum):
