@@ -59,6 +59,9 @@ def test_a_stub_is_not_attempted_and_another_error_failed():
     other = Verdict.error({"raised": "ValueError", "message": "shapes differ"})
     assert cell_status(other, other, None, SEED) == (
         Status.FAILED, "your code raised ValueError: shapes differ")
+    located = Verdict.error({"raised": "ValueError", "message": "shapes differ",
+                             "where": " in `attention`"})
+    assert located.message == "your code raised ValueError in `attention`: shapes differ"
 
 
 def test_failing_only_on_fresh_inputs_names_the_visible_seed_only():

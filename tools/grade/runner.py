@@ -136,7 +136,7 @@ def main(job_dir: str, attempt_name: str) -> None:
                 payload = codec.encode(call(**given), result=True)
             except BaseException as error:  # noqa: BLE001
                 send({"type": "result", "grade_id": grade_id, "which": which,
-                      "error": _describe(error)})
+                      "error": _describe(error, trusted.get("where_in_your_code"))})
             else:
                 send({"type": "result", "grade_id": grade_id, "which": which}, payload)
             _close_figures()
@@ -169,14 +169,22 @@ def _exec_tolerant(source: str, name: str, namespace: dict) -> None:
             continue
 
 
-def _describe(error: BaseException) -> dict:
+def _describe(error: BaseException, where=None) -> dict:
+    """The error as data; ``where``: the harness's ``where_in_your_code``, so that the judge's
+    message says where, as the self-check's does (untrusted text, like the rest)."""
     lines = traceback.format_exception_only(type(error), error)
-    return {
+    described = {
         "raised": type(error).__name__,
         "mro": [cls.__name__ for cls in type(error).__mro__][:20],
         "message": str(error)[:MESSAGE_LIMIT],
         "text": "".join(lines)[-MESSAGE_LIMIT:],
     }
+    if where is not None:
+        try:
+            described["where"] = str(where(error))[:MESSAGE_LIMIT]
+        except Exception:  # noqa: BLE001, S110 - where is a courtesy
+            pass
+    return described
 
 
 def _self_check(namespace) -> dict:

@@ -79,7 +79,9 @@ class Verdict:
         """The learner's code raised ``error`` (the runner's description of it)."""
         if error.get("raised") == "NotImplementedError":
             return cls(False, NOT_ATTEMPTED, not_attempted=True)
-        return cls(False, f"your code raised {error.get('raised')}: {error.get('message', '')}")
+        where = error.get("where") if isinstance(error.get("where"), str) else ""
+        return cls(False, f"your code raised {error.get('raised')}{where}: "
+                          f"{error.get('message', '')}")
 
 
 def cell_status(visible: Verdict, fresh: Verdict, forbidden: list[str] | None,
