@@ -219,14 +219,17 @@ def expect_error(
         )
 
 
-def blocked_message(needs, failed):
-    """The message of a failed check that uses a function whose own check failed."""
+def blocked_message(needs, failed, own_message=""):
+    """The message of a failed check that uses a function whose own check failed:
+    that function first, then this check's own message (the learner may not have
+    used it after all)."""
     names = [f"`{name}` (check {grade_id})" for name, grade_id in needs.items()
              if grade_id in failed]
     if not names:
         return None
-    return (f"blocked by {', '.join(names)}: this check uses it, so fix that "
-            "first.")
+    own = f" This check's own message: {own_message}" if own_message else ""
+    return (f"blocked by {', '.join(names)}: this task builds on it, so fix that "
+            f"first.{own}")
 
 
 def run_check(grade_id, inputs, call, verdict, seed, needs=None):
@@ -262,7 +265,7 @@ def run_check(grade_id, inputs, call, verdict, seed, needs=None):
             passed, message = True, ""
     if not passed and needs and not message.startswith("not attempted"):
         failed = {gid for gid, (ok, _) in SELF_CHECK.items() if not ok}
-        message = blocked_message(needs, failed) or message
+        message = blocked_message(needs, failed, message) or message
     SELF_CHECK[grade_id] = (passed, message)
     result = "PASSED" if passed else "FAILED"
     print(f"{result} {grade_id} (self-check)" + (f": {message}" if message else ""))

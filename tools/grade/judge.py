@@ -209,7 +209,8 @@ def _verdicts(result: NotebookResult, checks: dict[str, Check], given: dict, out
         if cell.status == Status.PASSED:
             cell.earned = cell.points
     statuses = {cell.grade_id: cell.status for cell in result.cells}
-    causes = blocked(statuses, {grade_id: check.needs for grade_id, check in checks.items()})
+    causes = blocked(statuses, {grade_id: check.needs for grade_id, check in checks.items()},
+                     {cell.grade_id: cell.message for cell in result.cells})
     for cell in result.cells:
         if cell.grade_id in causes:
             cell.status, cell.message = Status.BLOCKED, causes[cell.grade_id]

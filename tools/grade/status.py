@@ -106,8 +106,8 @@ def cell_status(visible: Verdict, fresh: Verdict, forbidden: list[str] | None,
                            f"fresh inputs drawn for this grading: {fresh.message}")
 
 
-def blocked(statuses: dict[str, str], needs: dict[str, dict[str, str]]
-            ) -> dict[str, str]:
+def blocked(statuses: dict[str, str], needs: dict[str, dict[str, str]],
+            messages: dict[str, str] | None = None) -> dict[str, str]:
     """The failed checks that use an earlier function whose own check did not pass, and the
     message naming it (as tools/harness.py's run_check says it): one mistake, one place to
     look. ``needs``: grade id -> {function name: the grade id of its check}."""
@@ -116,7 +116,7 @@ def blocked(statuses: dict[str, str], needs: dict[str, dict[str, str]]
     for grade_id, status in statuses.items():
         if status != Status.FAILED or not needs.get(grade_id):
             continue
-        message = blocked_message(needs[grade_id], not_passed)
+        message = blocked_message(needs[grade_id], not_passed, (messages or {}).get(grade_id, ""))
         if message:
             found[grade_id] = message
     return found
