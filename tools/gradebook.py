@@ -35,9 +35,9 @@ import re
 import sys
 from pathlib import Path
 
+from tools.conventions import GRADES_HEADER, format_points
 from tools.grade.safe import csv_cell
 
-HEADER = ["learner", "notebook", "earned", "possible", "flags"]
 CANVAS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 # Roster columns that identify a learner (Canvas's export, Moodle's export, a plain list).
 IDENTITY = ["learner", "ID", "SIS User ID", "SIS Login ID", "Student", "Email address", "Email",
@@ -48,8 +48,9 @@ CANVAS_LEARNER = re.compile(r"^(?P<name>.+)_(?P<user>\d+)$")
 def read_grades(path: Path) -> list[dict[str, str]]:
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
-        if reader.fieldnames != HEADER:
-            raise ValueError(f"{path}: expected the header {','.join(HEADER)}, got {reader.fieldnames}")
+        if reader.fieldnames != list(GRADES_HEADER):
+            raise ValueError(f"{path}: expected the header {','.join(GRADES_HEADER)}, "
+                             f"got {reader.fieldnames}")
         return list(reader)
 
 
@@ -110,11 +111,6 @@ def match_roster(learners: list[str], rows: list[dict[str, str]]) -> dict[str, i
     return matched
 
 
-def _number(value: str | float) -> str:
-    number = float(value)
-    return str(int(number)) if number.is_integer() else f"{number:g}"
-
-
 def _table(rows: list[dict[str, str]]):
     notebooks = sorted({row["notebook"] for row in rows})
     possible: dict[str, float] = {}
@@ -129,7 +125,7 @@ def _cell(row: dict[str, str] | None) -> str:
     """Points earned; empty when not handed in (the LMS then shows no grade, not 0)."""
     if row is None or "missing" in row["flags"].split(";"):
         return ""
-    return _number(row["earned"])
+    return format_points(row["earned"])
 
 
 def wide_rows(rows: list[dict[str, str]]) -> tuple[list[str], list[list[str]]]:
@@ -142,8 +138,8 @@ def wide_rows(rows: list[dict[str, str]]) -> tuple[list[str], list[list[str]]]:
         total = sum(float(own[name]["earned"]) for name in own)
         flags = [f"{Path(name).stem}:{flag}" for name in notebooks if name in own
                  for flag in own[name]["flags"].split(";") if flag]
-        out.append([learner, *[_cell(own.get(name)) for name in notebooks], _number(total),
-                    _number(sum(possible.values())), ";".join(flags)])
+        out.append([learner, *[_cell(own.get(name)) for name in notebooks], format_points(total),
+                    format_points(sum(possible.values())), ";".join(flags)])
     return header, out
 
 

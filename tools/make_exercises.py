@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import hashlib
 import json
 import re
 import sys
@@ -37,10 +36,26 @@ from pathlib import Path
 
 import nbformat
 
+if __package__ in (None, ""):  # run as a script, python tools/make_exercises.py
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tools.conventions import (
+    ANSWER_MARK,
+    MANIFEST_NAME,
+    SCORE_CALL,
+    STUB_LINE,
+    TITLE_LINE,
+    format_points,
+    is_graded,
+    normalise_source,
+    run_check_id,
+    source_hash,
+)
+from tools.make_colab import Converter
+
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
 EXERCISES = ROOT / "exercises"
-MANIFEST_NAME = "grading_manifest.json"
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
@@ -63,32 +78,10 @@ EXERCISE_BANNER = """\
 > copy of them. Worked answers are in `solutions/{name}`: try first, then compare."""
 
 HARNESS = ROOT / "tools" / "harness.py"
-SCORE_CALL = "self_check_score"
 
 
 class ExerciseError(ValueError):
     """A solution notebook that cannot be turned into an exercise."""
-
-
-TITLE_LINE = "#@title "
-
-
-def normalise_source(source: str) -> str:
-    """Source text as the grader compares it: trailing blanks, final newlines and the title
-    line that the exercise puts in front of a collapsed cell (``fold_machinery``) ignored, so a
-    graded cell of the solution and of the exercise compare equal."""
-    lines = [line.rstrip() for line in source.replace("\r\n", "\n").split("\n")]
-    if lines and lines[0].startswith(TITLE_LINE):
-        lines = lines[1:]
-    return "\n".join(lines).strip("\n")
-
-
-def source_hash(source: str) -> str:
-    return hashlib.sha256(normalise_source(source).encode("utf-8")).hexdigest()
-
-
-def is_graded(cell) -> bool:
-    return bool(cell.get("metadata", {}).get("nbgrader", {}).get("grade", False))
 
 
 def strip_solutions(source: str, where: str) -> str:
@@ -102,8 +95,8 @@ def strip_solutions(source: str, where: str) -> str:
                 raise ExerciseError(f"{where}, line {number}: nested {BEGIN}")
             inside = True
             indent = line[: len(line) - len(line.lstrip())]
-            out.append(f"{indent}# YOUR CODE HERE")
-            out.append(f"{indent}raise NotImplementedError()")
+            out.append(f"{indent}{ANSWER_MARK}")
+            out.append(f"{indent}{STUB_LINE}")
         elif stripped == END:
             if not inside:
                 raise ExerciseError(f"{where}, line {number}: {END} without {BEGIN}")
@@ -125,7 +118,7 @@ def banner_cell(name: str):
 # styled in _static/custom.css): the machinery a learner must not edit is folded, and the cells
 # they write stand out. Jupyter and Colab ignore these tags.
 FOLDED_MACHINERY_TAGS = ("harness", "grading-helper", "collapsed")
-LEARNER_MARK = "# YOUR CODE HERE"
+LEARNER_MARK = ANSWER_MARK
 
 
 def fold_machinery(cell, title: str) -> None:
@@ -183,22 +176,10 @@ def mark_cells_for_the_page(exercise: nbformat.NotebookNode) -> None:
 
 def plain_markdown(exercise: nbformat.NotebookNode, name: str) -> None:
     """Turn the MyST of every markdown cell into CommonMark, as the Colab copies have it."""
-    # Imported here: run as a script, main() puts the repository root on sys.path first.
-    from tools.make_colab import Converter
-
     markdown = [cell for cell in exercise.cells if cell.cell_type == "markdown"]
     converter = Converter(f"exercises/{Path(name).stem}", [cell.source for cell in markdown])
     for cell in markdown:
         cell.source = converter.convert(cell.source)
-
-
-def is_graded_cell_format(notebook) -> bool:
-    """True for a notebook in the format of docs/graded-cells.md (a harness, run_check)."""
-    return any(
-        "harness" in cell.get("metadata", {}).get("tags", [])
-        or (is_graded(cell) and "run_check(" in cell.source)
-        for cell in notebook.cells
-    )
 
 
 def expected_score_cell(graded: list[dict]) -> str:
@@ -209,27 +190,6 @@ def expected_score_cell(graded: list[dict]) -> str:
         return one_line
     body = "".join(f"        {entry},\n" for entry in entries)
     return f"{SCORE_CALL}(\n    {{\n{body}    }}\n)"
-
-
-def _run_check_id(source: str):
-    """The grade id of the cell's one ``run_check("<id>", ...)``, or why there is none."""
-    import ast
-
-    try:
-        tree = ast.parse(source)
-    except SyntaxError as error:
-        return None, f"does not parse: {error}"
-    calls = [
-        node
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "run_check"
-    ]
-    if len(calls) != 1:
-        return None, f"calls run_check {len(calls)} times (once, as its last statement)"
-    first = calls[0].args[0] if calls[0].args else None
-    if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
-        return None, "passes run_check a grade id that is not a string literal"
-    return first.value, None
 
 
 def _score_entries(source: str):
@@ -256,9 +216,9 @@ def _score_entries(source: str):
 def check_graded_cell_format(solution, name: str, graded: list[dict]) -> None:
     """Raise ExerciseError where the notebook breaks docs/graded-cells.md: a harness cell that
     is not tools/harness.py, a run_check id that is not the cell's grade_id, a last cell whose
-    self_check_score dict is not the graded cells' ids and points in order."""
-    if not is_graded_cell_format(solution):
-        return
+    self_check_score dict is not the graded cells' ids and points in order. The format is
+    mandatory: a notebook without it (no harness, a graded cell without run_check) is refused,
+    so no notebook can skip these checks, or the judge's."""
     harness = [cell for cell in solution.cells if "harness" in cell.metadata.get("tags", [])]
     if len(harness) != 1:
         raise ExerciseError(f"{name}: needs exactly one code cell tagged 'harness', found {len(harness)}")
@@ -271,7 +231,7 @@ def check_graded_cell_format(solution, name: str, graded: list[dict]) -> None:
         if not is_graded(cell):
             continue
         grade_id = cell.metadata["nbgrader"].get("grade_id")
-        found, problem = _run_check_id(cell.source)
+        found, problem = run_check_id(cell.source)
         if problem:
             raise ExerciseError(f"{name}, cell {index}: graded cell {grade_id!r} {problem}")
         if found != grade_id:
@@ -314,7 +274,7 @@ def make_exercise(solution: nbformat.NotebookNode, name: str) -> tuple[nbformat.
             meta["locked"] = True
             cell.metadata["editable"] = False
             cell.metadata["deletable"] = False
-            fold_machinery(cell, f"Check: {grade_id} ({points:g} points)")
+            fold_machinery(cell, f"Check: {grade_id} ({format_points(points)} points)")
             graded.append({"grade_id": grade_id, "points": points, "sha256": source_hash(cell.source)})
         else:
             cell.source = strip_solutions(cell.source, where)
@@ -376,8 +336,6 @@ def out_of_date(expected: dict[str, str], exercises_dir: Path = EXERCISES) -> li
 
 
 def main(argv: list[str] | None = None) -> int:
-    if str(ROOT) not in sys.path:  # run as a script, python tools/make_exercises.py
-        sys.path.insert(0, str(ROOT))
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="only check that exercises/ is up to date")
     args = parser.parse_args(argv)

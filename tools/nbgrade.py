@@ -36,7 +36,7 @@ from queue import Empty
 
 import pytest
 
-from tools.make_exercises import MANIFEST_NAME, source_hash
+from tools.conventions import ANSWER_MARK, MANIFEST_NAME, format_points, source_hash
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 EXCEPTION_LINE = re.compile(r"^(?:[A-Za-z_][\w.]*)?(?:Error|Exception|Interrupt|Exit|Warning)\b:?")
@@ -211,7 +211,7 @@ class Grader:
                     "cell": item.name,
                     "grade_id": nbgrader.get("grade_id") if nbgrader.get("grade") else None,
                     "sha256": source_hash(cell.source),
-                    "learner_code": "# YOUR CODE HERE" in cell.source,
+                    "learner_code": ANSWER_MARK in cell.source,
                 },
             )
         )
@@ -303,13 +303,13 @@ class Grader:
             width = max(len(row["grade_id"]) for row in result["cells"])
             write(f"  {'graded cell'.ljust(width)}  {'points':>9}  status")
             for row in result["cells"]:
-                score = f"{_number(row['earned'])} / {_number(row['points'])}"
+                score = f"{format_points(row['earned'])} / {format_points(row['points'])}"
                 write(f"  {row['grade_id'].ljust(width)}  {score:>9}  {row['status']}")
                 unattempted |= row["status"] == "not attempted"
                 if row["status"] not in {"passed", "not attempted"} and row["message"]:
                     for line in row["message"].splitlines()[:6]:
                         write(f"  {'':{width}}  {'':9}    {line}")
-            write(f"SCORE {_number(result['earned'])}/{_number(result['possible'])}  {result['notebook']}")
+            write(f"SCORE {format_points(result['earned'])}/{format_points(result['possible'])}  {result['notebook']}")
             write("")
         if unattempted:
             write("'not attempted': the cell calls a function that still raises NotImplementedError. Write it")
@@ -328,7 +328,7 @@ class Grader:
         possible = sum(result["possible"] for result in results)
         where = results[0]["notebook"] if len(results) == 1 else f"total over {len(results)} notebooks"
         reporter.write_line("SELF-CHECK, not the official grade:")
-        reporter.write_line(f"SCORE {_number(earned)}/{_number(possible)}  ({where})")
+        reporter.write_line(f"SCORE {format_points(earned)}/{format_points(possible)}  ({where})")
 
     def pytest_sessionfinish(self, session):
         if hasattr(self.config, "workerinput"):  # an xdist worker: the controller reports
@@ -345,10 +345,6 @@ class Grader:
             "notebooks": results,
         }
         Path(target).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-
-
-def _number(value) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _display_path(notebook: str, config) -> str:

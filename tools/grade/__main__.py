@@ -22,7 +22,7 @@ from tools.grade import report
 from tools.grade.collect import NoLearners, answered_counter, collect
 from tools.grade.judge import NotebookResult, Options, grade_notebook, trusted_checks
 from tools.grade.merge import merge_results
-from tools.grade.official import official_exercises
+from tools.grade.official import NotInGradedCellFormat, official_exercises
 from tools.grade.rules import numpy_only_checks
 from tools.grade.safe import printable
 from tools.grade.sandbox import Limits, SandboxUnavailable, detect
@@ -103,9 +103,12 @@ def main(argv=None) -> int:
     if not args.submissions.is_dir():
         print(f"grade: {args.submissions} is not a folder", file=sys.stderr)
         return 2
-    officials, skipped = official_exercises(args.course, args.notebook)
-    for name, why in skipped.items():
-        print(f"grade: skipping {name}: not in the graded-cell format ({why})", file=sys.stderr)
+    try:
+        officials = official_exercises(args.course, args.notebook)
+    except NotInGradedCellFormat as error:  # an author's mistake: nobody is graded without it
+        print(f"grade: {error} (docs/graded-cells.md says how a graded cell is written)",
+              file=sys.stderr)
+        return 2
     if not officials:
         print("grade: no exercise to grade", file=sys.stderr)
         return 2
@@ -185,7 +188,7 @@ def main(argv=None) -> int:
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         results = list(pool.map(one, tasks))
     meta = {"seed": seed, "sandbox": sandbox.mode, "seconds": round(time.monotonic() - started, 1),
-            "notebooks": [official.name for official in officials], "skipped": skipped,
+            "notebooks": [official.name for official in officials],
             "shard": f"{part}/{parts}", "limits": sandbox.limits_header(),
             "judge_peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
     if args.learner and (args.out / "grades.csv").exists():

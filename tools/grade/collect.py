@@ -33,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tools.conventions import normalise_source
 from tools.grade import extract
 from tools.grade.safe import printable
 
@@ -238,10 +239,6 @@ def _why_empty(submissions: Path, ignored: list[str], names: list[str]) -> str:
         "after the learner.")
 
 
-def _normal(source: str) -> str:
-    return "\n".join(line.rstrip() for line in source.replace("\r\n", "\n").split("\n")).strip()
-
-
 def answered_counter(officials):
     """How many answer cells a copy of a notebook has changed (-1: unreadable)."""
     by_name = {official.name: official for official in officials}
@@ -252,7 +249,7 @@ def answered_counter(officials):
             answers = extract.extract(official, extract.read_code_cells(path))
         except extract.Unreadable:
             return -1
-        return sum(_normal(answers[cell.index]) != _normal(cell.source)
+        return sum(normalise_source(answers[cell.index]) != normalise_source(cell.source)
                    for cell in official.answers)
 
     return answered

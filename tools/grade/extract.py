@@ -1,6 +1,7 @@
 """Step 2, extract: from a learner's notebook take the source text of the answer cells only.
 
-An answer cell is one that holds ``# YOUR CODE HERE`` in the official exercise. The learner's
+An answer cell is one that holds the answer mark (``# YOUR CODE HERE``, tools/conventions.py) in
+the official exercise. The learner's
 version is the cell with the same cell id; where ids were lost (an old editor, a copy and
 paste), the learner's code cells that are not copies of official cells are matched in order,
 preferring one that defines the same functions. Metadata, tags, outputs, other cells: nothing
@@ -13,6 +14,7 @@ import json
 import re
 from pathlib import Path
 
+from tools.conventions import normalise_source
 from tools.grade.official import Official
 
 MAX_NOTEBOOK_BYTES = 50 * 2**20
@@ -22,10 +24,6 @@ DEFINES = re.compile(r"^(?:async\s+)?(?:def|class)\s+([A-Za-z_]\w*)", re.MULTILI
 
 class Unreadable(ValueError):
     """The file is not a notebook we can read."""
-
-
-def _normal(source: str) -> str:
-    return "\n".join(line.rstrip() for line in source.replace("\r\n", "\n").split("\n")).strip()
 
 
 def read_code_cells(path: Path) -> list[tuple[str | None, str]]:
@@ -57,7 +55,7 @@ def extract(official: Official, learner_cells: list[tuple[str | None, str]]) -> 
     """Map each official answer cell's index to the learner's source (the stub if none)."""
     answers: dict[int, str] = {}
     by_id = {cell_id: source for cell_id, source in learner_cells if cell_id}
-    trusted = {_normal(cell.source) for cell in official.cells if cell.kind != "answer"}
+    trusted = {normalise_source(cell.source) for cell in official.cells if cell.kind != "answer"}
     used: set[int] = set()
     unmatched = []
     for cell in official.answers:
@@ -71,7 +69,7 @@ def extract(official: Official, learner_cells: list[tuple[str | None, str]]) -> 
         pool = [
             i
             for i, (cell_id, source) in enumerate(learner_cells)
-            if i not in used and cell_id not in official_ids and _normal(source) not in trusted
+            if i not in used and cell_id not in official_ids and normalise_source(source) not in trusted
         ]
         for cell in unmatched:
             wanted = set(DEFINES.findall(cell.source))

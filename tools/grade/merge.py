@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-HEADER = ["learner", "notebook", "earned", "possible", "flags"]
+from tools.conventions import GRADES_HEADER
 
 
 def read_rows(folder: Path) -> list[list[str]]:
@@ -24,8 +24,8 @@ def read_rows(folder: Path) -> list[list[str]]:
         raise ValueError(f"{folder} has no grades.csv: is it a results folder?")
     with path.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.reader(handle))
-    if not rows or rows[0] != HEADER:
-        raise ValueError(f"{path}: expected the header {','.join(HEADER)}")
+    if not rows or rows[0] != list(GRADES_HEADER):
+        raise ValueError(f"{path}: expected the header {','.join(GRADES_HEADER)}")
     return rows[1:]
 
 
@@ -53,7 +53,7 @@ def merge_results(sources: list[Path], out: Path) -> int:
                                                     encoding="utf-8")
         with (staging / "grades.csv").open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
-            writer.writerow(HEADER)
+            writer.writerow(GRADES_HEADER)
             writer.writerows(rows[key] for key in sorted(rows))
         out.mkdir(parents=True, exist_ok=True)
         for part in ("grades.csv", "learners", "feedback"):

@@ -7,16 +7,15 @@ graded cells the judge executes, the setup cell, the `grading-helper` cells and 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ANSWER_MARK = "# YOUR CODE HERE"
-CHECK_CALL = re.compile(r"^run_check\(\s*[\"']([^\"']+)[\"']", re.MULTILINE)
+from tools.conventions import ANSWER_MARK, run_check_id
 
 
 class NotInGradedCellFormat(ValueError):
-    """An exercise whose graded cells are not yet inputs / call / verdict + run_check."""
+    """An exercise that breaks docs/graded-cells.md: a graded cell without its one
+    ``run_check("<its grade_id>", ...)``, or no setup cell. Never skipped: it stops the run."""
 
 
 @dataclass
@@ -51,7 +50,8 @@ def _text(source) -> str:
 
 
 def read_official(path: Path) -> Official:
-    """Parse the official exercise at ``path``; raise NotInGradedCellFormat when it is old."""
+    """Parse the official exercise at ``path``; raise NotInGradedCellFormat where it breaks
+    the graded-cell format."""
     notebook = json.loads(path.read_text(encoding="utf-8"))
     cells: list[Cell] = []
     code_cells = [cell for cell in notebook["cells"] if cell.get("cell_type") == "code"]
@@ -76,24 +76,26 @@ def read_official(path: Path) -> Official:
     official = Official(path.name, cells)
     official.graded = [cell for cell in cells if cell.kind == "graded"]
     official.answers = [cell for cell in cells if cell.kind == "answer"]
-    old = [cell.grade_id for cell in official.graded if CHECK_CALL.search(cell.source) is None]
-    if old or not official.graded:
-        raise NotInGradedCellFormat(
-            f"{path.name}: graded cells without run_check(...): {', '.join(old) or 'none graded'}"
-        )
-    if not official.of_kind("setup"):
-        raise NotInGradedCellFormat(f"{path.name}: no code cell is tagged 'setup'")
+    if not official.graded:
+        raise NotInGradedCellFormat(f"{path.name}: no graded cell")
+    for cell in official.graded:
+        found, problem = run_check_id(cell.source)
+        if problem or found != cell.grade_id:
+            raise NotInGradedCellFormat(
+                f"{path.name}: graded cell {cell.grade_id!r} "
+                + (problem or f"calls run_check({found!r}, ...); it must name its own grade_id")
+            )
+    for kind in ("setup", "harness"):
+        if not official.of_kind(kind):
+            raise NotInGradedCellFormat(f"{path.name}: no code cell is tagged '{kind}'")
     return official
 
 
-def official_exercises(course: Path, only: list[str] | None = None) -> tuple[list[Official], dict]:
-    """The gradable official exercises under ``course/exercises`` and why others were skipped."""
-    found, skipped = [], {}
-    for path in sorted((course / "exercises").glob("*.ipynb")):
-        if only and path.name not in only:
-            continue
-        try:
-            found.append(read_official(path))
-        except NotInGradedCellFormat as error:
-            skipped[path.name] = str(error)
-    return found, skipped
+def official_exercises(course: Path, only: list[str] | None = None) -> list[Official]:
+    """The official exercises under ``course/exercises`` (those named in ``only``, if given).
+
+    Every one must be in the graded-cell format: one that is not raises NotInGradedCellFormat,
+    so that a class is never graded with a notebook silently left out.
+    """
+    return [read_official(path) for path in sorted((course / "exercises").glob("*.ipynb"))
+            if not only or path.name in only]

@@ -14,14 +14,9 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from tools.conventions import GRADES_HEADER, format_points
 from tools.grade.judge import NotebookResult
 from tools.grade.safe import csv_cell, file_stem, html_text, printable
-
-HEADER = ["learner", "notebook", "earned", "possible", "flags"]
-
-
-def number(value) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def write(results: list[NotebookResult], out: Path, meta: dict) -> None:
@@ -36,10 +31,10 @@ def write(results: list[NotebookResult], out: Path, meta: dict) -> None:
     rows = sorted(results, key=lambda r: (printable(r.learner), r.notebook))
     with (out / "grades.csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(HEADER)
+        writer.writerow(GRADES_HEADER)
         for row in rows:
-            writer.writerow([csv_cell(row.learner), csv_cell(row.notebook), number(row.earned),
-                             number(row.possible), csv_cell(";".join(dict.fromkeys(row.flags)))])
+            writer.writerow([csv_cell(row.learner), csv_cell(row.notebook), format_points(row.earned),
+                             format_points(row.possible), csv_cell(";".join(dict.fromkeys(row.flags)))])
     learners: dict[str, list[NotebookResult]] = {}
     for row in rows:
         learners.setdefault(row.learner, []).append(row)
@@ -132,7 +127,7 @@ def feedback(row: NotebookResult) -> str:
     Learner-controlled text is printable; outside code fences it is HTML-escaped too (Markdown
     renders raw HTML), and each fence is longer than any backtick run inside it.
     """
-    lines = [f"# {row.notebook}: {number(row.earned)} / {number(row.possible)} points", ""]
+    lines = [f"# {row.notebook}: {format_points(row.earned)} / {format_points(row.possible)} points", ""]
     lines.append(INTRODUCTION)
     lines.append("")
     for flag in dict.fromkeys(row.flags):
@@ -142,7 +137,7 @@ def feedback(row: NotebookResult) -> str:
         lines.append("")
     lines += ["| graded cell | points | result |", "|---|---|---|"]
     for cell in row.cells:
-        lines.append(f"| `{cell.grade_id}` | {number(cell.earned)} / {number(cell.points)} | "
+        lines.append(f"| `{cell.grade_id}` | {format_points(cell.earned)} / {format_points(cell.points)} | "
                      f"{cell.status} |")
     lines.append("")
     for cell in row.cells:
@@ -176,7 +171,7 @@ STYLE = (
 def feedback_html(row: NotebookResult) -> str:
     """The same page as HTML: every piece of text escaped, no script, no external resource."""
     e = html_text
-    title = f"{e(row.notebook)}: {e(number(row.earned))} / {e(number(row.possible))}"
+    title = f"{e(row.notebook)}: {e(format_points(row.earned))} / {e(format_points(row.possible))}"
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -193,8 +188,8 @@ def feedback_html(row: NotebookResult) -> str:
                                       for flag in flags) + "</ul>")
     parts.append("<table><tr><th>graded cell</th><th>points</th><th>result</th></tr>")
     for cell in row.cells:
-        parts.append(f"<tr><td><code>{e(cell.grade_id)}</code></td><td>{e(number(cell.earned))} "
-                     f"/ {e(number(cell.points))}</td><td>{e(cell.status)}</td></tr>")
+        parts.append(f"<tr><td><code>{e(cell.grade_id)}</code></td><td>{e(format_points(cell.earned))} "
+                     f"/ {e(format_points(cell.points))}</td><td>{e(cell.status)}</td></tr>")
     parts.append("</table>")
     for cell in row.cells:
         if cell.status != "passed" and cell.message:

@@ -142,7 +142,7 @@ def find_pairs(everyone: list[Answers], official: Official, max_share: int,
 
 def run(submissions: Path, course: Path, only: list[str] | None, max_share: int | None,
         threshold: float, min_shared: int) -> dict:
-    officials, _ = official_exercises(course, only)
+    officials = official_exercises(course, only)
     learners = collect(submissions, [official.name for official in officials],
                        answered_counter(officials))
     share = max_share if max_share is not None else max(3, len(learners) // 10)
