@@ -1,9 +1,19 @@
 """The learner's self-check (tools/nbgrade.py): it says it is not the official grade, and it
-gives the right score when pytest-xdist spreads the tests over workers (``-n 2``)."""
+gives the right score when pytest-xdist spreads the tests over workers (``-n 2``). And the
+solutions' own run in `make test`, without the plugin, still fails on a failing graded check."""
 
 from __future__ import annotations
 
-from tests.helpers import run_grader, toy_setup
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+from tests.helpers import FIXTURES, ROOT, run_grader, toy_setup
 
 
 def test_the_output_says_it_is_a_self_check(tmp_path):
@@ -23,3 +33,41 @@ def test_the_score_is_right_under_xdist(tmp_path):
     assert (grade.report["earned"], grade.report["possible"]) == (5, 10), grade.output[-3000:]
     solved = next(r for r in grade.report["notebooks"] if r["notebook"].startswith("solutions"))
     assert {row["status"] for row in solved["cells"]} == {"passed"}
+
+
+def _run_notebooks(workdir, notebooks, *plugins):
+    """Run notebooks as `make test` runs the solutions: nbval, without the self-check plugin;
+    ``plugins`` adds ``-p`` options. The outcome per notebook: the cells that failed."""
+    command = [sys.executable, "-m", "pytest", "-p", "no:tools.nbgrade", "-p", "no:cacheprovider",
+               *[option for plugin in plugins for option in ("-p", plugin)],
+               "--nbval-lax", "--nbval-current-env", "-q", "-rfE", f"--rootdir={workdir}",
+               "-c", os.devnull, *[str(path) for path in notebooks]]
+    environment = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    for name in ("PYTEST_ADDOPTS", "ATTENTION_SELF_CHECK"):
+        environment.pop(name, None)
+    done = subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=300,
+                          env=environment, check=False)
+    output = done.stdout + done.stderr
+    failed = {Path(path).name for path in notebooks
+              if re.search(rf"^FAILED .*{re.escape(Path(path).name)}::", output, re.MULTILINE)}
+    assert re.search(r"\d+ passed", output), output[-3000:]
+    return failed, output
+
+
+def test_a_wrong_solution_fails_its_notebook_in_make_test(tmp_path):
+    """`make test` runs the solutions without the self-check plugin; the root conftest.py makes a
+    failing graded check raise there all the same, so a wrong solution fails where it is."""
+    right = tmp_path / "00_toy.ipynb"
+    shutil.copy(FIXTURES / "00_toy.ipynb", right)
+    wrong = tmp_path / "00_wrong.ipynb"
+    notebook = nbformat.read(right, as_version=4)
+    answer = next(cell for cell in notebook.cells if "def mean_square" in cell.source)
+    answer.source = answer.source.replace("np.mean(x**2)", "np.mean(np.abs(x))")  # a mutant
+    nbformat.write(notebook, wrong)
+    failed, output = _run_notebooks(tmp_path, [right, wrong], "conftest")
+    assert failed == {"00_wrong.ipynb"}, output[-3000:]
+    assert "mean-square-value" in output, output[-3000:]
+    # Without the root conftest's strict setting the same wrong solution passes every cell:
+    # what this test guards against.
+    failed, output = _run_notebooks(tmp_path, [wrong])
+    assert failed == set() and " failed" not in output, output[-3000:]
