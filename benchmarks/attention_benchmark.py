@@ -1,7 +1,8 @@
 """Time the course's attention implementations against PyTorch's SDPA.
 
-The implementations are the ones chapter 5 builds (re-defined here, since the notebooks
-are self-contained): naive NumPy attention, the tiled (FlashAttention-style) NumPy
+The implementations are the ones chapter 5 builds (re-defined here, so that the script runs
+without the notebook, with batches and any dtype; tests/test_copies.py checks that each computes
+what the chapter's does): naive NumPy attention, the tiled (FlashAttention-style) NumPy
 forward pass, naive PyTorch attention, and PyTorch's fused
 ``torch.nn.functional.scaled_dot_product_attention`` (SDPA).
 
