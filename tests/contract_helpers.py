@@ -57,3 +57,30 @@ def _load(name: str, edits: tuple[tuple[str, str], ...]) -> dict:
     with contextlib.redirect_stdout(io.StringIO()):
         exec(compile(source, f"solutions/{name}.ipynb", "exec"), namespace)  # noqa: S102
     return namespace
+
+
+def raises(kind, fn, *args, words=(), names=(), not_phrases=(), **kwargs):
+    """Assert ``fn(*args, **kwargs)`` raises ``kind`` (or a subclass) with a message; return it.
+
+    The contract's named errors (notation.md): the type the course promises, never the one a
+    library happens to raise, with a message that says what is wrong. ``words``: the message
+    names at least one of these (any case), e.g. the problem ("integer", "boolean");
+    ``names``: it names every one of these as written (``str`` of each), e.g. the bad shape
+    and axis; ``not_phrases``: it contains none of these (any case), e.g. a library's own
+    message passed through. The one helper of every contract test: always this argument order.
+    """
+    try:
+        fn(*args, **kwargs)
+    except Exception as error:  # noqa: BLE001 - the type is what is checked
+        assert isinstance(error, kind), f"expected {kind.__name__}, got {type(error).__name__}: {error}"
+        message = str(error)
+        assert message.strip(), f"{kind.__name__} with no message: say what is wrong"
+        if words:
+            assert any(word.lower() in message.lower() for word in words), (
+                f"the {kind.__name__} should name the problem (one of {list(words)}); it says: {message}")
+        for name in names:
+            assert str(name) in message, f"the message {message!r} does not name {name!r}"
+        found = [phrase for phrase in not_phrases if phrase.lower() in message.lower()]
+        assert not found, f"a library's own message ({found[0]!r}): {message}"
+        return error
+    raise AssertionError(f"expected {kind.__name__}, but the call returned normally")
