@@ -71,3 +71,16 @@ def test_a_wrong_solution_fails_its_notebook_in_make_test(tmp_path):
     # what this test guards against.
     failed, output = _run_notebooks(tmp_path, [wrong])
     assert failed == set() and " failed" not in output, output[-3000:]
+
+
+def test_the_learners_template_has_what_the_self_check_imports(tmp_path):
+    """The learners' template (tools/template.py) copies only the self-check's own modules: its
+    conftest.py must import there, with nothing of this repository on the path."""
+    from tools import template
+
+    out = tmp_path / "template"
+    assert template.main([str(out)]) == 0
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    done = subprocess.run([sys.executable, "-c", "import conftest, tools.nbgrade"], cwd=out,
+                          capture_output=True, text=True, env=environment, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]

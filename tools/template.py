@@ -31,8 +31,8 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 HERE = ROOT / "tools" / "template"
-# What the self-check imports (conftest.py -> tools.nbgrade -> tools.make_exercises).
-TOOLS = ["tools/__init__.py", "tools/nbgrade.py", "tools/make_exercises.py", "tools/grade_summary.py"]
+# What the self-check imports (conftest.py -> tools.nbgrade -> tools.conventions).
+TOOLS = ["tools/__init__.py", "tools/nbgrade.py", "tools/conventions.py", "tools/grade_summary.py"]
 LEARNER_PACKAGES = {"numpy", "torch", "triton", "matplotlib", "ipykernel", "nbformat", "nbclient",
                     "nbval", "pytest", "pytest-timeout", "pyyaml"}
 SOLUTION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.DOTALL)
