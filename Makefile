@@ -1,6 +1,8 @@
 # Attention from Scratch: two commands do all the set-up on a fresh machine.
 #   make book   builds the site into _build/html (creating .venv first)
 #   make test   runs every test (building the site first if it is out of date)
+#   make check  the inner loop, a few minutes: lint, generated files in sync, the fast tests and
+#               one chapter through both graders
 
 PYTHON ?= python3
 VENV := .venv
@@ -24,12 +26,13 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BOOK_SOURCES := $(wildcard *.md chapters/*.ipynb solutions/*.ipynb exercises/*.ipynb _static/* _ext/* _templates/*) \
 	_config.yml _toc.yml references.bib $(wildcard colab/*/*.ipynb)
 
-.PHONY: book test lint exercises check-exercises colab check-colab grade grade-class gradescope template env browser-deps grader-deps clean help
+.PHONY: book test check lint exercises check-exercises colab check-colab self-check grade grade-class gradescope template env browser-deps grader-deps clean help
 
 help:
 	@echo "make book   build the course website into _build/html (EDITION=student: without solutions)"
 	@echo "make test   run every test (lint, exercises in sync, notebooks, grader, mutants, browser)"
-	@echo "make grade  self-check your exercises: pytest --nbval-lax exercises/"
+	@echo "make check  the fast tests and one chapter through both graders (CHECK_CHAPTER=NN_x.ipynb)"
+	@echo "make self-check  self-check your exercises: pytest --nbval-lax exercises/"
 	@echo "make grade-class SUBMISSIONS=dir OUT=dir  (instructors) grade a class with the judge"
 	@echo "                 [NOTEBOOKS='01_self_attention.ipynb ...'] [ROSTER=roster.csv] [JOBS=2]"
 	@echo "make gradescope [NOTEBOOKS=...] [FRESH_VISIBILITY=after_due_date]  a Gradescope bundle"
@@ -102,8 +105,23 @@ check-colab: $(STAMP)
 	$(BIN)/python tools/make_colab.py --check
 	$(BIN)/python tools/make_architecture.py --check
 
+# The chapters and solutions run as notebooks too (pyproject.toml's testpaths), without the
+# self-check's score table; conftest.py still makes a failing graded check fail its cell.
 test: $(STAMP) $(INSTRUCTORS) browser-deps grader-deps $(SITE) lint check-exercises check-colab
 	$(BIN)/pytest -n 2 --dist loadfile -p no:tools.nbgrade
+
+# The inner loop (at most 3 minutes on two cores): what `make test` checks first, the tests that
+# run no notebook, and one chapter (CHECK_CHAPTER) through the judge and the self-check
+# (tests/test_judge_chapters.py on a folder holding only that solution). `make test` before a merge.
+CHECK_CHAPTER ?= 01_self_attention.ipynb
+CHECK_TESTS := $(addprefix tests/,test_conventions.py test_copies.py test_contract_helpers.py \
+	test_exercises.py test_exercise_page.py test_project.py test_render.py test_reading_time.py \
+	test_binder.py test_gradebook.py test_class_report.py test_collect.py test_judge_units.py \
+	test_harness_rules.py $(notdir $(wildcard tests/test_contract_0*.py)))
+check: $(STAMP) grader-deps lint check-exercises check-colab
+	@one=$$(mktemp -d) && cp solutions/$(CHECK_CHAPTER) "$$one"/ && \
+	JUDGE_SOLUTIONS="$$one" $(BIN)/pytest -n 2 --dist loadfile -p no:tools.nbgrade \
+		$(CHECK_TESTS) tests/test_judge_chapters.py; status=$$?; rm -rf "$$one"; exit $$status
 
 # Gradescope autograder, one bundle per assignment: upload the zip it names as the assignment's
 # autograder. NOTEBOOKS picks the notebooks it grades (default: all); FRESH_VISIBILITY (visible,
@@ -118,8 +136,14 @@ template: $(STAMP)
 	@[ -n "$(OUT)" ] || { echo "usage: make template OUT=dir"; exit 2; }
 	$(BIN)/python -m tools.template "$(OUT)"
 
-grade: $(STAMP)
+# The learner's self-check of every exercise (tools/nbgrade.py): feedback, not the official grade.
+self-check: $(STAMP)
 	$(BIN)/pytest --nbval-lax exercises/
+
+# The old name: "grade" also names the judge (python -m tools.grade), which this is not.
+grade:
+	@echo "make grade is now called make self-check (the official grade is the judge's: make grade-class)"
+	@$(MAKE) --no-print-directory self-check
 
 # Instructors: grade a folder of submissions (one folder per learner, e.g. from
 # `python -m tools.clone_class`, or an LMS's download) with the judge; then the gradebooks
