@@ -105,10 +105,13 @@ check-colab: $(STAMP)
 	$(BIN)/python tools/make_colab.py --check
 	$(BIN)/python tools/make_architecture.py --check
 
-# The chapters and solutions run as notebooks too (pyproject.toml's testpaths), without the
-# self-check's score table; conftest.py still makes a failing graded check fail its cell.
+# The chapters run as notebooks (nbval), without the self-check's score table. The solutions are
+# not listed: tests/test_judge_chapters.py runs each one through nbval with the self-check plugin
+# (a failing graded check raises there, and every cell must pass) and through the judge, so a
+# third run here would add minutes and no check. `pytest solutions/` still runs them, and
+# conftest.py makes a failing graded check fail its cell there too.
 test: $(STAMP) $(INSTRUCTORS) browser-deps grader-deps $(SITE) lint check-exercises check-colab
-	$(BIN)/pytest -n 2 --dist loadfile -p no:tools.nbgrade
+	$(BIN)/pytest -n 2 --dist loadfile -p no:tools.nbgrade tests chapters
 
 # The inner loop (at most 3 minutes on two cores): what `make test` checks first, the tests that
 # run no notebook, and one chapter (CHECK_CHAPTER) through the judge and the self-check
