@@ -111,7 +111,7 @@ check-colab: $(STAMP)
 # third run here would add minutes and no check. `pytest solutions/` still runs them, and
 # conftest.py makes a failing graded check fail its cell there too.
 test: $(STAMP) $(INSTRUCTORS) browser-deps grader-deps $(SITE) lint check-exercises check-colab
-	$(BIN)/pytest -n 2 --dist loadfile -p no:tools.nbgrade tests chapters
+	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder -p no:tools.nbgrade tests chapters
 
 # The inner loop (at most 3 minutes on two cores): what `make test` checks first, the tests that
 # run no notebook, and one chapter (CHECK_CHAPTER) through the judge and the self-check

@@ -1,5 +1,6 @@
 """Root pytest configuration: load the learner's self-check (tools/nbgrade.py) for every run
-from this repository, and run every notebook that nbval executes with strict graded checks.
+from this repository, run every notebook that nbval executes with strict graded checks, and
+start the longest test files first.
 
 ``make test`` runs the chapters and solutions with ``-p no:tools.nbgrade`` (they are not
 graded: the self-check's table would only be noise). Without the plugin a graded cell's
@@ -17,6 +18,34 @@ import pytest
 pytest_plugins = ["tools.nbgrade"]
 
 STRICT = ("ATTENTION_SELF_CHECK", "raise")
+
+# The files that take minutes, longest first. Under `make test` pytest-xdist hands whole files to
+# its two workers in collection order (the Makefile passes --no-loadscope-reorder: xdist's own
+# order, most tests first, started these few-but-long files last, so one worker ran them alone
+# at the end). Order from `pytest --durations=0`, summed per file; keep it in step with them.
+SLOWEST_FIRST = (
+    "tests/test_judge_mutants.py",
+    "tests/test_judge_chapters.py",
+    "tests/test_triton_aot.py",
+    "tests/test_grade_class.py",
+    "tests/test_judge_attacks.py",
+    "tests/test_mutants.py",
+    "tests/browser/test_pages.py",
+    "tests/browser/test_checks_catch_breakage.py",
+    "tests/browser/test_interaction.py",
+    "tests/test_book.py",
+    "tests/test_self_check.py",
+    "tests/test_flash_attention_gpu_script.py",
+    "tests/test_grading.py",
+    "chapters/04_transformer.ipynb",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    """SLOWEST_FIRST's files first, in its order; every other file after them, as collected.
+    The sort is stable: within a file the tests keep their order (a notebook's cells must)."""
+    rank = {path: place for place, path in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -18,6 +19,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
 EXERCISES = ROOT / "exercises"
 FIXTURES = ROOT / "tests" / "fixtures"
+# The learner's per-cell time limit: pyproject.toml's --nbval-cell-timeout.
+LEARNER_CELL_TIMEOUT = int(re.search(r"--nbval-cell-timeout=(\d+)",
+                                     (ROOT / "pyproject.toml").read_text()).group(1))
 
 
 @dataclass
@@ -40,10 +44,12 @@ class Grade:
 
 def run_grader(notebooks: list[Path], workdir: Path, manifest: Path | None = None, *extra: str,
                timeout: float = 300, report: Path | None = None) -> Grade:
-    """Grade ``notebooks`` the way a learner does, in a fresh pytest process."""
+    """Grade ``notebooks`` the way a learner does, in a fresh pytest process: with the cell
+    time limit the learner's run gets from pyproject.toml (``extra`` may set another)."""
     report = report or workdir / "grading-report.json"
     command = [
         sys.executable, "-m", "pytest", "-p", "tools.nbgrade", "--nbval-lax", "--nbval-current-env",
+        f"--nbval-cell-timeout={LEARNER_CELL_TIMEOUT}",
         "-p", "no:cacheprovider", "-q", f"--rootdir={workdir}", "-c", os.devnull,
         f"--grade-report={report}", f"--grade-manifest={manifest or EXERCISES / 'grading_manifest.json'}",
         *extra, *[str(path) for path in notebooks],

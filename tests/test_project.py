@@ -125,3 +125,13 @@ def test_strict_book_build_configuration():
     assert "sphinx-mathjax-offline" in config["sphinx"]["extra_extensions"]
     makefile = (ROOT / "Makefile").read_text()
     assert "-W" in makefile and "-n" in makefile and "--keep-going" in makefile
+
+
+def test_the_slowest_first_list_names_real_files():
+    """conftest.py starts these files first under xdist; a renamed file would silently lose
+    its place (and the suite its balance)."""
+    import conftest
+
+    missing = [path for path in conftest.SLOWEST_FIRST if not (ROOT / path).is_file()]
+    assert not missing, f"conftest.SLOWEST_FIRST names files that do not exist: {missing}"
+    assert len(set(conftest.SLOWEST_FIRST)) == len(conftest.SLOWEST_FIRST)
