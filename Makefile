@@ -123,7 +123,7 @@ CHECK_TESTS := $(addprefix tests/,test_conventions.py test_copies.py test_contra
 	test_harness_rules.py $(notdir $(wildcard tests/test_contract_0*.py)))
 check: $(STAMP) grader-deps lint check-exercises check-colab
 	@one=$$(mktemp -d) && cp solutions/$(CHECK_CHAPTER) "$$one"/ && \
-	JUDGE_SOLUTIONS="$$one" $(BIN)/pytest -n 2 --dist loadfile -p no:tools.nbgrade \
+	JUDGE_SOLUTIONS="$$one" $(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder -p no:tools.nbgrade \
 		$(CHECK_TESTS) tests/test_judge_chapters.py; status=$$?; rm -rf "$$one"; exit $$status
 
 # Gradescope autograder, one bundle per assignment: upload the zip it names as the assignment's
