@@ -3,6 +3,7 @@ way a named error can be wrong, so a contract test that uses it can fail."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from tests.contract_helpers import raises
@@ -21,8 +22,7 @@ def _raise(kind, message):
 
 def test_the_promised_error_passes_and_is_returned():
     error = raises(ValueError, _raise(ValueError, "x has shape (3, 4); axis 2 is out of range"),
-                   1, key=2, words=["axis", "dimension"], names=["(3, 4)", 2],
-                   not_phrases=["gufunc"])
+                   1, key=2, words=["axis", "dimension"], names=["(3, 4)", 2], own=True)
     assert isinstance(error, ValueError)
 
 
@@ -34,8 +34,8 @@ def test_each_wrong_error_fails():
                 words=["integer"])
     _fails_with("does not name '\\(3, 4\\)'", ValueError, _raise(ValueError, "bad shape"),
                 names=["(3, 4)"])
-    _fails_with("a library's own message", ValueError,
-                _raise(ValueError, "matmul: Input operand 1 has a mismatch"), not_phrases=["matmul"])
+    _fails_with("raised inside NumPy or PyTorch", ValueError,
+                lambda: np.zeros(6).reshape(4, 5), own=True)
 
 
 def test_a_subclass_of_the_promised_type_passes():
