@@ -10,6 +10,7 @@ relevant checks do.
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import numpy as np
 import pytest
@@ -17,27 +18,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from tests import contract_helpers
 from tests.contract_helpers import load_solution
-from tools.harness import _raised_by_a_raise_statement
 
 NAME = "01_self_attention"
-
-
-def raises(kind, fn, *args, names=(), **kwargs):
-    """Assert fn(*args) raises `kind` (exactly that family) with a message naming `names`."""
-    try:
-        fn(*args, **kwargs)
-    except Exception as error:  # noqa: BLE001 - inspected below
-        assert isinstance(error, kind), f"expected {kind.__name__}, got {type(error).__name__}: {error}"
-        message = str(error)
-        assert message.strip(), f"{kind.__name__} with no message"
-        # The course's own check raised it, not NumPy or PyTorch: decided from the traceback (the
-        # harness's rule), never from the message's words.
-        assert _raised_by_a_raise_statement(error), f"raised inside NumPy or PyTorch: {message}"
-        for name in names:
-            assert str(name) in message, f"the message {message!r} does not name {name!r}"
-        return
-    raise AssertionError(f"expected {kind.__name__}, but the call returned normally")
+# Every named error of this chapter must be raised by the course's own code (the harness's rule).
+raises = partial(contract_helpers.raises, own=True)
 
 
 def returns(fn, *args, **kwargs):

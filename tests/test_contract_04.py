@@ -16,7 +16,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from tests.contract_helpers import load_solution
+from tests.contract_helpers import load_solution, raises
 
 NAME = "04_transformer"
 
@@ -56,24 +56,6 @@ def close(got, expected, atol=1e-10):
     assert got.dtype == expected.dtype, f"dtype {got.dtype} != {expected.dtype}"
     err = (got - expected).abs().max().item() if got.numel() else 0.0
     assert err <= atol, f"largest difference {err:.3g} > {atol:g}"
-
-
-def raises(kind, fn, *args, words=()):
-    """fn(*args) must raise `kind` (not PyTorch's or NumPy's own error) with a message naming the problem."""
-    try:
-        fn(*args)
-    except Exception as error:  # noqa: BLE001 - the kind is checked below
-        assert isinstance(error, kind), (
-            f"expected {kind.__name__}, got {type(error).__name__}: {error}"
-        )
-        message = str(error).lower()
-        assert message.strip(), "an error needs a message"
-        if words:
-            assert any(w.lower() in message for w in words), (
-                f"message {message!r} names none of {words}"
-            )
-    else:
-        raise AssertionError(f"expected {kind.__name__}, but nothing was raised")
 
 
 def causal(n):
