@@ -40,9 +40,7 @@ DIFFERENT = {
     "05_efficient_attention.ipynb": {
         "attention_backward", "causal_mask", "kv_cache_bytes", "naive_attention", "online_softmax",
         "repeat_kv", "tiled_attention"},
-    # kv_cache_numbers: the solution turns the sizes into Python integers (an np.int32 count
-    # wraps at 2**31) and the chapter's does not yet; port the fix and this entry goes.
-    "06_modern_attention.ipynb": {"kv_cache_numbers", "quantize_int8", "yarn_frequencies"},
+    "06_modern_attention.ipynb": {"quantize_int8", "yarn_frequencies"},
 }
 
 

@@ -105,6 +105,12 @@ FLAG_TEXT = {
     "kernel-died": "Your code stopped the Python process (a crash, os._exit, running out of "
     "memory); the grader restarted it past that point.",
     "huge-output": "Your code sent more output than the grader accepts.",
+    "memory-limit": "Your code held more memory, all its processes together, than the grader "
+    "allows; it was stopped there and the rest was graded.",
+    "process-limit": "Your code started more processes and threads than the grader allows; it "
+    "was stopped there and the rest was graded.",
+    "notebook-time-limit": "Your notebook ran past its total time limit; what had not been "
+    "graded by then scores 0.",
     "several-copies": "Your submission holds several copies of this notebook; the most "
     "complete one (the most answers written) was graded (see the notes below).",
     "unsandboxed": "Graded without a sandbox.",
