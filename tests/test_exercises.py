@@ -136,3 +136,21 @@ def test_the_machinery_is_collapsed_and_the_markdown_is_plain(name):
             assert cell.metadata["cellView"] == "form" and cell.source.startswith("#@title ")
         if cell.cell_type == "markdown":
             assert not MYST.search(cell.source), f"exercises/{name}: raw MyST in {cell.source[:80]!r}"
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_every_from_scratch_rule_is_written_in_its_answer_cell(name):
+    """A rule the judge applies to an answer cell (metadata ``attention.forbid``) is part of the
+    task: the exercise's answer cell states each forbidden word, so no check asks for more than
+    the learner can read where they write."""
+    solution = nbformat.read(SOLUTIONS / name, as_version=4)
+    exercise = nbformat.read(EXERCISES / name, as_version=4)
+    by_id = {cell.get("id"): cell for cell in exercise.cells}
+    ruled = [cell for cell in solution.cells if cell.metadata.get("attention", {}).get("forbid")]
+    for cell in ruled:
+        shown = by_id[cell.get("id")].source
+        assert shown.startswith("# The rule for this cell:"), (name, cell.get("id"))
+        comment = " ".join(line for line in shown.splitlines() if line.startswith("#"))
+        for word in cell.metadata["attention"]["forbid"]:
+            wanted = {"torch": "no PyTorch", "np": "no NumPy"}.get(word, word)
+            assert wanted in comment, f"{name}: the rule {word!r} is not written in its cell"

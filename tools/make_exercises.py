@@ -128,6 +128,27 @@ def fold_machinery(cell, title: str) -> None:
     cell.source = f"{TITLE_LINE}{title}\n{cell.source}"
 
 
+def rule_comment(forbid: list[str]) -> str:
+    """The answer cell's from-scratch rule, written where the learner writes: every rule the
+    judge applies to a cell is part of its task, by construction (the metadata says it once)."""
+    parts = []
+    if "torch" in forbid:
+        parts.append("no PyTorch (torch, F, nn): NumPy only")
+    if "np" in forbid:
+        parts.append("no NumPy")
+    names = [name for name in forbid if name not in ("torch", "np")]
+    if names:
+        parts.append("do not use " + ", ".join(names))
+    lines, line = [], "# The rule for this cell:"
+    for word in "; ".join(parts).split(" "):
+        if len(line) + 1 + len(word) > 84:
+            lines.append(line)
+            line = "#"
+        line += " " + word
+    lines.append(line + ".")
+    return "\n".join(lines) + "\n"
+
+
 def machinery_title(cell) -> str | None:
     """The one line a learner sees for a cell of machinery, or None for every other cell."""
     tags = cell.metadata.get("tags", [])
@@ -278,6 +299,9 @@ def make_exercise(solution: nbformat.NotebookNode, name: str) -> tuple[nbformat.
             graded.append({"grade_id": grade_id, "points": points, "sha256": source_hash(cell.source)})
         else:
             cell.source = strip_solutions(cell.source, where)
+            forbid = cell.metadata.get("attention", {}).get("forbid", [])
+            if forbid and cell.cell_type == "code":
+                cell.source = rule_comment(forbid) + cell.source
             title = machinery_title(cell) if cell.cell_type == "code" else None
             if title:
                 fold_machinery(cell, title)
