@@ -86,30 +86,28 @@ def test_judge_agrees_with_the_self_check_on_the_mutant(graded_mutants, name, mu
     assert not missed, f"mutant {mutant['id']} should fail {sorted(missed)} in the self-check"
 
 
+def _assert_full_marks(cells: dict, who: str) -> None:
+    """Full marks from the judge and from the self-check in the same run."""
+    lost = {grade_id: cell["message"] for grade_id, cell in cells.items()
+            if cell["earned"] < cell["points"]}
+    assert not lost, f"the judge takes points from {who}: {lost}"
+    self_failed = {grade_id: cell["self_check"] for grade_id, cell in cells.items()
+                   if not cell["self_check"] or not cell["self_check"][0]}
+    assert not self_failed, f"the self-check fails {who}: {self_failed}"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(("name", "answer"), CORRECT,
                          ids=[f"{Path(n).stem}:{a['id']}" for n, a in CORRECT])
 def test_a_correct_but_different_answer_gets_full_marks(graded_mutants, name, answer):
-    """A learner's own correct answer (plain-English messages, another method) is never failed:
-    full marks from the judge, and from the self-check in the same run."""
-    cells = graded_mutants.cells(_learner(name, answer), name)
-    lost = {grade_id: cell["message"] for grade_id, cell in cells.items()
-            if cell["earned"] < cell["points"]}
-    assert not lost, f"the judge takes points from the correct answer {answer['id']}: {lost}"
-    self_failed = {grade_id: cell["self_check"] for grade_id, cell in cells.items()
-                   if not cell["self_check"] or not cell["self_check"][0]}
-    assert not self_failed, f"the self-check fails the correct answer {answer['id']}: {self_failed}"
+    """A learner's own correct answer (plain-English messages, another method) is never failed."""
+    _assert_full_marks(graded_mutants.cells(_learner(name, answer), name),
+                       f"the correct answer {answer['id']}")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("name", "learner"), KEPT, ids=[f"{learner}:{Path(name).stem}" for name, learner in KEPT])
 def test_a_kept_learners_notebook_gets_full_marks(graded_mutants, name, learner):
     """A notebook a learner wrote from the exercise and the chapter alone, in their own words,
-    gets full marks from the judge and from the self-check."""
-    cells = graded_mutants.cells(f"kept--{learner}", name)
-    lost = {grade_id: cell["message"] for grade_id, cell in cells.items()
-            if cell["earned"] < cell["points"]}
-    assert not lost, f"the judge takes points from {learner}'s {name}: {lost}"
-    self_failed = {grade_id: cell["self_check"] for grade_id, cell in cells.items()
-                   if not cell["self_check"] or not cell["self_check"][0]}
-    assert not self_failed, f"the self-check fails {learner}'s {name}: {self_failed}"
+    gets full marks."""
+    _assert_full_marks(graded_mutants.cells(f"kept--{learner}", name), f"{learner}'s {name}")
