@@ -26,7 +26,9 @@ from tests.test_judge_attacks import _cell_defining, _hard_coded, _set_body, _tr
 
 TOY = "00_toy.ipynb"
 FULL = 6
-HONEST = {"blank": 0, "half": 3, "full": FULL, "none": 0}
+# Each attack's ceiling is what its honest control earns in the same run, measured, not written
+# here; test_controls_in_the_same_run pins the controls themselves.
+CONTROLS = {"blank": "reference-blank", "half": "reference-half", "full": "reference-solution"}
 SEED = 12345
 BATCH = '''def inputs(rng):
     return {"xs": [rng.standard_normal(int(rng.integers(3, 6))) * 3 for _ in range(3)]}
@@ -79,6 +81,9 @@ def graded(tmp_path_factory):
     (subs / "reference-solution" / TOY).write_text(solution)
     (subs / "reference-blank").mkdir()
     (subs / "reference-blank" / TOY).write_text(blank)
+    half = nbformat.reads(blank, 4)
+    _set_body(half, "double", "    return 2 * x")
+    write_notebook(half, subs / "reference-half" / TOY)
     _folder(subs, COLLIDING[0]).joinpath(TOY).write_text(solution)
     _folder(subs, COLLIDING[1]).joinpath(TOY).write_text(blank)
     names = {}
@@ -117,13 +122,14 @@ def _row(graded, attack_id):
 def test_the_grader_exits_0_and_every_learner_has_a_row(graded):
     results = graded["results"]
     assert results.returncode == 0, results.output[-3000:]
-    assert len(results.rows) == len(ATTACKS) + 2 + len(COLLIDING), sorted(results.rows)
+    assert len(results.rows) == len(ATTACKS) + len(CONTROLS) + len(COLLIDING), sorted(results.rows)
 
 
 def test_controls_in_the_same_run(graded):
     results = graded["results"]
     assert results.earned("reference-solution", TOY) == FULL, results.output[-3000:]
     assert results.earned("reference-blank", TOY) == 0
+    assert results.earned("reference-half", TOY) == 3
     assert results.earned(COLLIDING[0], TOY) == FULL
     assert results.earned(COLLIDING[1], TOY) == 0
 
@@ -131,7 +137,9 @@ def test_controls_in_the_same_run(graded):
 @pytest.mark.parametrize("attack", ATTACKS, ids=[attack["id"] for attack in ATTACKS])
 def test_no_attack_earns_more_than_its_honest_base(graded, attack):
     row = _row(graded, attack["id"])
-    assert float(row["earned"]) <= HONEST[attack["base"]], (attack["id"], row)
+    base = attack["base"]
+    ceiling = graded["results"].earned(CONTROLS[base], TOY) if base in CONTROLS else 0
+    assert float(row["earned"]) <= ceiling, (attack["id"], row)
 
 
 def test_an_honest_notebook_with_a_deep_line_gets_full_marks(graded):
