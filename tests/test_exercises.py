@@ -154,3 +154,24 @@ def test_every_from_scratch_rule_is_written_in_its_answer_cell(name):
         for word in cell.metadata["attention"]["forbid"]:
             wanted = {"torch": "no PyTorch", "np": "no NumPy"}.get(word, word)
             assert wanted in comment, f"{name}: the rule {word!r} is not written in its cell"
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_at_most_40_code_lines_show_between_two_tasks(name):
+    """JupyterLab and Colab show every code cell: between two answer cells a learner sees at most
+    40 lines of code that is not theirs (a cell folded by ``jupyter.source_hidden`` shows as one
+    line). Tag a long given cell ``collapsed`` (docs/graded-cells.md) rather than make them scroll."""
+    exercise = nbformat.read(EXERCISES / name, as_version=4)
+    gaps, gap = [], 0
+    for cell in exercise.cells:
+        if cell.cell_type != "code":
+            continue
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            gaps.append(gap)
+            gap = 0
+        elif cell.metadata.get("jupyter", {}).get("source_hidden"):
+            gap += 1
+        else:
+            gap += len(cell.source.splitlines())
+    gaps.append(gap)
+    assert max(gaps) <= 40, f"{name}: {max(gaps)} code lines show between two tasks ({gaps})"
