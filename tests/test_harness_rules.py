@@ -12,6 +12,7 @@ import pytest
 
 from tests.helpers import SOLUTIONS, solution_names
 from tools import harness
+from tools.conventions import is_graded
 
 # Learner-style functions, compiled under a notebook-like file name as Jupyter does.
 LEARNER = '''
@@ -175,10 +176,9 @@ def test_blocked_by_names_the_function_whose_own_check_failed(capsys, monkeypatc
 
 def _graded_cells(name):
     notebook = json.loads((SOLUTIONS / name).read_text(encoding="utf-8"))
-    for cell in notebook["cells"]:
-        grading = cell.get("metadata", {}).get("nbgrader", {})
-        if grading.get("grade"):
-            yield grading["grade_id"], grading["points"], "".join(cell["source"])
+    for cell in filter(is_graded, notebook["cells"]):
+        grading = cell["metadata"]["nbgrader"]
+        yield grading["grade_id"], grading["points"], "".join(cell["source"])
 
 
 @pytest.mark.parametrize("name", solution_names())
