@@ -87,13 +87,20 @@ class Results:
 
 
 def run_judge(submissions: Path, out: Path, course: Path, *extra: str, jobs: int = 2,
-              seed: int = 12345, timeout: float = 1800) -> Results:
-    """Grade ``submissions`` with ``python -m tools.grade`` in a fresh process."""
+              seed: int = 12345, timeout: float = 1800, log: Path | None = None) -> Results:
+    """Grade ``submissions`` with ``python -m tools.grade`` in a fresh process; its output goes
+    to pipes, or to the file ``log`` (as in ``make grade-class > log``)."""
     command = [sys.executable, "-m", "tools.grade", str(submissions), "--out", str(out),
                "--course", str(course), "--jobs", str(jobs), "--seed", str(seed), *extra]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
-                          check=False)
-    output = done.stdout + done.stderr
+    if log is None:
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
+                              timeout=timeout, check=False)
+        output = done.stdout + done.stderr
+    else:
+        with log.open("w") as handle:
+            done = subprocess.run(command, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT,
+                                  timeout=timeout, check=False)
+        output = log.read_text()
     if done.returncode == 3:  # no sandbox can run on this machine: say why, do not fail
         pytest.skip(f"the judge's sandbox cannot run here: {output.strip()[-600:]}")
     grades = out / "grades.csv"

@@ -140,12 +140,15 @@ def test_a_clear_message_where_bubblewrap_is_missing(monkeypatch):
     assert "--unsafe-no-sandbox" in str(raised.value)
 
 
-def test_unsandboxed_rows_say_so(tmp_path):
+@pytest.mark.parametrize("output", ["pipes", "file"])
+def test_unsandboxed_rows_say_so(tmp_path, output):
+    """Also with the judge's output in a file: the warm runners are forked from a server whose
+    own standard streams were that file, and once failed to start there ("Illegal seek")."""
     course = toy_course(tmp_path / "course")
     (tmp_path / "subs" / "ann").mkdir(parents=True)
     shutil.copy(FIXTURES / "00_toy.ipynb", tmp_path / "subs" / "ann" / "00_toy.ipynb")
     results = run_judge(tmp_path / "subs", tmp_path / "out", course, "--unsafe-no-sandbox",
-                        jobs=1)
+                        jobs=1, log=tmp_path / "judge.log" if output == "file" else None)
     assert results.earned("ann", "00_toy.ipynb") == 5
     assert results.flags("ann", "00_toy.ipynb") == {"unsandboxed"}
     assert "unsafe" in results.output

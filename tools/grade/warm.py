@@ -80,6 +80,12 @@ def _child(runner, job_dir, attempt, environment, cwd, limits, out_write, err_wr
     os.dup2(devnull, 0)
     os.dup2(out_write.fileno(), 1)
     os.dup2(err_write.fileno(), 2)
+    # The fork server's sys.stdout and sys.stderr were made for its own fds 1 and 2 (a file, when
+    # the judge's output is redirected to one): new streams on the pipes, as a fresh interpreter
+    # would have (the runner's reconfigure() of the old ones fails with "Illegal seek").
+    sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115 - for the runner's life
+    sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+    sys.stderr = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
     for name, value in limits.items():
         resource.setrlimit(getattr(resource, name), (value, value))
     os.environ.clear()
