@@ -13,15 +13,20 @@ STAMP := $(VENV)/.installed
 EDITION ?= instructor
 export EDITION
 # Touched only after a build with zero warnings, so a failed build is never taken for a good one.
+# EXECUTED: the notebooks the build executes (exercises/ is shown as shipped, unexecuted).
 ifeq ($(EDITION),student)
 SITE := _build/student/.book-ok
 BOOK_OUTPUT := --path-output _build/student
 HTML_DIR := _build/student/_build/html
+EXECUTED := $(wildcard chapters/*.ipynb)
 else
 SITE := _build/.book-ok
 BOOK_OUTPUT :=
 HTML_DIR := _build/html
+EXECUTED := $(wildcard chapters/*.ipynb solutions/*.ipynb)
 endif
+# The build's jupyter-cache, next to its html folder.
+BOOK_CACHE := $(dir $(HTML_DIR)).jupyter_cache
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BOOK_SOURCES := $(wildcard *.md chapters/*.ipynb solutions/*.ipynb exercises/*.ipynb _static/* _ext/* _templates/*) \
 	_config.yml _toc.yml references.bib $(wildcard colab/*/*.ipynb)
@@ -57,8 +62,14 @@ book: $(SITE)
 
 # --all: Sphinx skips its output phase when no page changed, so a change to _static/ or _ext/
 # alone would leave the site stale; executed notebooks come from the jupyter-cache either way.
+# tools/execute_book.py first runs the notebooks the cache lacks on every core (the build runs
+# them one at a time); the build still runs, and fails on, any that failed there.
 $(SITE): $(STAMP) $(BOOK_SOURCES)
 	@rm -f $@
+	@# A new environment (requirements changed) executes every notebook again: the cache keys on
+	@# the code cells alone, so it would otherwise keep outputs of the libraries it replaced.
+	@[ ! -f $(BOOK_CACHE)/global.db ] || [ $(BOOK_CACHE)/global.db -nt $(STAMP) ] || rm -rf $(BOOK_CACHE)
+	$(if $(filter off,$(EDITION_EXECUTE)),,$(BIN)/python -m tools.execute_book $(BOOK_CACHE) $(EXECUTED))
 	$(BIN)/jupyter-book build . $(BOOK_OUTPUT) --all -W -n --keep-going
 	@touch $@
 
@@ -105,13 +116,13 @@ check-colab: $(STAMP)
 	$(BIN)/python tools/make_colab.py --check
 	$(BIN)/python tools/make_architecture.py --check
 
-# The chapters run as notebooks (nbval), without the self-check's score table. The solutions are
-# not listed: tests/test_judge_chapters.py runs each one through nbval with the self-check plugin
-# (a failing graded check raises there, and every cell must pass) and through the judge, so a
-# third run here would add minutes and no check. `pytest solutions/` still runs them, and
-# conftest.py makes a failing graded check fail its cell there too.
+# No notebook of chapters/ or solutions/ runs again under nbval here. The strict book build has
+# just executed every one of them, and a failing cell fails it (tests/test_book.py proves both);
+# tests/test_judge_chapters.py runs each solution through nbval with the self-check plugin (a
+# failing graded check raises there) and through the judge. `pytest chapters solutions` still
+# runs them as notebooks, and conftest.py makes a failing graded check fail its cell there too.
 test: $(STAMP) $(INSTRUCTORS) browser-deps grader-deps $(SITE) lint check-exercises check-colab
-	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder -p no:tools.nbgrade tests chapters
+	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder -p no:tools.nbgrade tests
 
 # The inner loop, a fraction of `make test`'s work: what `make test` checks first, the tests that
 # run no notebook, and one chapter (CHECK_CHAPTER) through the judge and the self-check

@@ -37,7 +37,6 @@ SLOWEST_FIRST = (
     "tests/test_self_check.py",
     "tests/test_flash_attention_gpu_script.py",
     "tests/test_grading.py",
-    "chapters/04_transformer.ipynb",
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import os
 import subprocess
@@ -39,6 +40,12 @@ def toy_course(folder: Path) -> Path:
 
 def converted_solutions(folder: Path = SOLUTIONS) -> tuple[list[str], dict[str, str]]:
     """The solution notebooks in the graded-cell format, and why each other one is not."""
+    ready, waiting = _converted_solutions(folder.resolve())
+    return list(ready), dict(waiting)
+
+
+@functools.cache  # three test modules ask at collection, in each pytest worker
+def _converted_solutions(folder: Path) -> tuple[tuple[str, ...], dict[str, str]]:
     ready, waiting = [], {}
     for path in sorted(folder.glob("*.ipynb")):
         try:
@@ -55,7 +62,7 @@ def converted_solutions(folder: Path = SOLUTIONS) -> tuple[list[str], dict[str, 
             waiting[path.name] = f"not in the graded-cell format yet ({error})"
         finally:
             probe.unlink(missing_ok=True)
-    return ready, waiting
+    return tuple(ready), waiting
 
 
 def exercise_text(course: Path, name: str) -> str:

@@ -1,4 +1,6 @@
-"""The strict build really is strict: a failing cell fails it, and so does a dangling reference."""
+"""The strict build really is strict: a failing cell fails it, and so does a dangling reference.
+Each book is built as ``make book`` builds the site: tools/execute_book.py first executes its
+notebook into the build's jupyter-cache, then the build reads it from there."""
 
 from __future__ import annotations
 
@@ -16,7 +18,6 @@ def build(book: Path, code: str, prose: str) -> tuple[int, str]:
     """Build a two-page book with the course's configuration; return the exit code and output."""
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     config["sphinx"].pop("local_extensions", None)  # the site's HTML fixes are not under test here
-    config["execute"]["execute_notebooks"] = "force"
     for key in ("bibtex_bibfiles", "logo"):
         config.pop(key, None)
     config["html"].pop("favicon", None)
@@ -27,22 +28,33 @@ def build(book: Path, code: str, prose: str) -> tuple[int, str]:
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     notebook.cells = [nbformat.v4.new_markdown_cell("# Page"), nbformat.v4.new_code_cell(code)]
     nbformat.write(notebook, book / "page.ipynb")
+    executed = subprocess.run(
+        [sys.executable, "-m", "tools.execute_book", str(book / "_build" / ".jupyter_cache"),
+         str(book / "page.ipynb")],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert executed.returncode == 0, executed.stdout + executed.stderr
     done = subprocess.run(
         [str(Path(sys.executable).parent / "jupyter-book"), "build", str(book), "-W", "-n", "--keep-going"],
         capture_output=True, text=True, timeout=300, check=False,
     )
-    return done.returncode, done.stdout + done.stderr
+    return done.returncode, executed.stdout + done.stdout + done.stderr
 
 
 def test_a_sound_book_builds(tmp_path):
     code, output = build(tmp_path, "print(6 * 7)", "See {doc}`page`.")
     assert code == 0, output[-3000:]
+    # The build read what tools/execute_book.py executed instead of running the notebook again.
+    assert "1 notebooks executed" in output and "Using cached notebook" in output, output[-3000:]
+    assert "Executing notebook" not in output, output[-3000:]
     assert (tmp_path / "_build" / "html" / "_static" / "mathjax" / "tex-chtml.js").exists(), "MathJax is not vendored"
 
 
 def test_a_failing_cell_fails_the_build(tmp_path):
     code, output = build(tmp_path, "1 / 0", "See {doc}`page`.")
-    assert code != 0 and "page.ipynb" in output, output[-3000:]
+    # execute_book leaves the failed notebook out of the cache; the build runs it and fails.
+    assert "failed (the build runs them again)" in output, output[-3000:]
+    assert code != 0 and "Executing notebook" in output and "ZeroDivisionError" in output, output[-3000:]
 
 
 def test_a_broken_reference_fails_the_build(tmp_path):

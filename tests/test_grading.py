@@ -107,9 +107,10 @@ def _replace_in_solution(notebook, function, body):
 
 def test_endless_loop_times_out_and_the_rest_still_grades(tmp_path):
     solution, manifest = toy_setup(tmp_path)
-    edit_notebook(
-        solution, lambda nb: _replace_in_solution(nb, "mean_square", "### BEGIN SOLUTION\n    while True:\n        pass\n    ### END SOLUTION")
-    )
+    # An endless loop that sleeps: the timeout interrupts it as it would a busy one, without
+    # taking a core from the rest of the suite for 20 s (the judge's attacks keep busy loops).
+    loop = "### BEGIN SOLUTION\n    import time\n    while True:\n        time.sleep(0.05)\n    ### END SOLUTION"
+    edit_notebook(solution, lambda nb: _replace_in_solution(nb, "mean_square", loop))
     # 20 s: the setup cell imports torch, which takes seconds on a loaded machine.
     grade = run_grader([solution], tmp_path, manifest, "--nbval-cell-timeout=20")
     cells = grade.cells("00_toy.ipynb")
