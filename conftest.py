@@ -19,24 +19,33 @@ pytest_plugins = ["tools.nbgrade"]
 
 STRICT = ("ATTENTION_SELF_CHECK", "raise")
 
-# The files that take minutes, longest first. Under `make test` pytest-xdist hands whole files to
+# The files that take longest, longest first. Under `make test` pytest-xdist hands whole files to
 # its two workers in collection order (the Makefile passes --no-loadscope-reorder: xdist's own
 # order, most tests first, started these few-but-long files last, so one worker ran them alone
-# at the end). Order from `pytest --durations=0`, summed per file; keep it in step with them.
+# at the end). Every file over about 8 s, longest first, from the wall time each took in a
+# `make test` run (first test's start to last test's end); keep it in step with them.
 SLOWEST_FIRST = (
     "tests/test_judge_mutants.py",
     "tests/test_judge_chapters.py",
-    "tests/test_triton_aot.py",
-    "tests/test_grade_class.py",
-    "tests/test_judge_attacks.py",
-    "tests/test_mutants.py",
     "tests/browser/test_pages.py",
-    "tests/browser/test_checks_catch_breakage.py",
     "tests/browser/test_interaction.py",
-    "tests/test_book.py",
-    "tests/test_self_check.py",
-    "tests/test_flash_attention_gpu_script.py",
     "tests/test_grading.py",
+    "tests/test_judge_attacks.py",
+    "tests/test_grade_class.py",
+    "tests/test_nbgrader.py",
+    "tests/test_gradescope.py",
+    "tests/test_triton_aot.py",
+    "tests/test_judge_limits.py",
+    "tests/test_judge.py",
+    "tests/test_mutants.py",
+    "tests/test_self_check.py",
+    "tests/test_book.py",
+    "tests/test_classroom.py",
+    "tests/test_judge_rules_attacks.py",
+    "tests/test_judge_sandbox.py",
+    "tests/test_edition.py",
+    "tests/browser/test_site.py",
+    "tests/test_triton_kernel.py",
 )
 
 

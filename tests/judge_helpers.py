@@ -85,12 +85,20 @@ class Results:
     def flags(self, learner: str, notebook: str) -> set[str]:
         return set(filter(None, self.row(learner, notebook)["flags"].split(";")))
 
-    def cells(self, learner: str, notebook: str) -> dict[str, dict]:
+    def entry(self, learner: str, notebook: str) -> dict:
+        """The learner's feedback document's entry for ``notebook``."""
         document = json.loads((self.out / "learners" / f"{file_stem(learner)}.json").read_text())
         for entry in document["notebooks"]:
             if entry["notebook"] == notebook:
-                return {cell["grade_id"]: cell for cell in entry["cells"]}
+                return entry
         raise AssertionError(f"{learner} has no {notebook}")
+
+    def cells(self, learner: str, notebook: str) -> dict[str, dict]:
+        return {cell["grade_id"]: cell for cell in self.entry(learner, notebook)["cells"]}
+
+    def violations(self, learner: str, notebook: str) -> list[str]:
+        """What the from-scratch rules found, as the learner's feedback lists it."""
+        return self.entry(learner, notebook)["violations"]
 
 
 def run_judge(submissions: Path, out: Path, course: Path, *extra: str, jobs: int = 2,

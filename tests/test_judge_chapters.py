@@ -6,7 +6,11 @@ from-scratch rule holds: an answer that uses what its task forbids earns no more
 notebook with that answer left blank. One judge run, sandboxed, grades the solutions and the
 blanks; a second grades the from-scratch attacks (our own code) with ``--unsafe-no-sandbox``,
 whose warm runners save PyTorch's import per notebook: the rules are decided on the syntax tree
-before anything runs, and the sandbox has its own tests.
+before anything runs, and the sandbox has its own tests. Each answer cell is attacked once, with
+a line for each word its task forbids, and the judge's feedback must name every one of those
+lines with its own word. A rule zeroes the graded cells that depend on the answer cell whichever
+word broke it, so one notebook per cell proves both that each word is found where it is and
+that the cell costs no more than leaving it blank.
 
 Set JUDGE_SOLUTIONS to another folder of solution notebooks to try the tests on it.
 """
@@ -54,13 +58,15 @@ def _answer_cells(notebook):
             and BEGIN in cell.source]
 
 
-def _inject(cell, code: str) -> None:
-    """Put ``code`` first in the cell's first solution region, at its indentation."""
+def _inject(cell, code: str) -> int:
+    """Put ``code`` first in the cell's first solution region, at its indentation; return the
+    number of the cell's line before it (its first line is that number plus one)."""
     lines = cell.source.split("\n")
     at = next(i for i, line in enumerate(lines) if line.strip() == BEGIN)
     indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
     lines[at + 1:at + 1] = [indent + line for line in code.split("\n")]
     cell.source = "\n".join(lines)
+    return at + 1
 
 
 def _blank(cell, exercise) -> None:
@@ -74,6 +80,11 @@ def _word_probe(word: str) -> str:
     if word == "torch":
         return "_attack = getattr(torch, 'zeros', None)"
     return f"_attack = getattr(torch.nn.functional, {word!r}, None)"
+
+
+def _probes(words: list[str]) -> tuple[str, dict[str, int]]:
+    """One probe line per word, and the line (from 1, in the code put first) of each word's."""
+    return "\n".join(_word_probe(word) for word in words), {word: line for line, word in enumerate(words, 1)}
 
 
 def test_every_solution_is_in_the_graded_cell_format():
@@ -98,17 +109,18 @@ def chapters(tmp_path_factory):
         exercise = nbformat.reads(exercise_text(course, name), as_version=4)
         stem = Path(name).stem
         for number, cell in enumerate(_answer_cells(nbformat.read(FOLDER / name, as_version=4))):
-            for word in cell.metadata.get("attention", {}).get("forbid", []):
-                attacker = f"rule-{stem}-{number}-{word}"
-                notebook = nbformat.read(FOLDER / name, as_version=4)
-                _inject(_answer_cells(notebook)[number], _word_probe(word))
-                write_notebook(notebook, attack_subs / attacker / name)
-                baseline = f"baseline-{stem}-{number}"
-                if not (attack_subs / baseline).exists():
-                    notebook = nbformat.read(FOLDER / name, as_version=4)
-                    _blank(_answer_cells(notebook)[number], exercise)
-                    write_notebook(notebook, attack_subs / baseline / name)
-                attacks.append((attacker, baseline, name))
+            words = cell.metadata.get("attention", {}).get("forbid", [])
+            if not words:
+                continue
+            attacker, baseline = f"rule-{stem}-{number}", f"baseline-{stem}-{number}"
+            notebook = nbformat.read(FOLDER / name, as_version=4)
+            code, lines = _probes(words)
+            at = _inject(_answer_cells(notebook)[number], code)
+            write_notebook(notebook, attack_subs / attacker / name)
+            notebook = nbformat.read(FOLDER / name, as_version=4)
+            _blank(_answer_cells(notebook)[number], exercise)
+            write_notebook(notebook, attack_subs / baseline / name)
+            attacks.append((attacker, baseline, name, {word: at + line for word, line in lines.items()}))
         for notebook_name, function, word, code in HANDWRITTEN:
             if notebook_name != name:
                 continue
@@ -120,7 +132,7 @@ def chapters(tmp_path_factory):
             _inject(cells[found[0]], code)
             attacker = f"handwritten-{stem}-{function}"
             write_notebook(notebook, attack_subs / attacker / name)
-            attacks.append((attacker, f"baseline-{stem}-{found[0]}", name))
+            attacks.append((attacker, f"baseline-{stem}-{found[0]}", name, {}))
     results = run_judge(subs, base / "results", course, "--jobs", "2", *GENEROUS, timeout=7200)
     attack_results = run_judge(attack_subs, base / "attack-results", course, "--jobs", "2",
                                "--unsafe-no-sandbox", *GENEROUS, timeout=7200)
@@ -201,7 +213,13 @@ def test_forbidden_words_zero_their_dependents(chapters):
     results = chapters["attack_results"]
     if not chapters["attacks"]:
         pytest.skip("no converted answer cell declares a from-scratch rule yet")
-    for attacker, baseline, name in chapters["attacks"]:
+    for attacker, baseline, name, lines in chapters["attacks"]:
         earned, honest = results.earned(attacker, name), results.earned(baseline, name)
         assert earned <= honest, f"{attacker} earned {earned} > {honest} ({baseline})"
         assert "forbidden-call" in results.flags(attacker, name), results.row(attacker, name)
+        # Every word on its own line, found there by that word (the line may break another rule
+        # too: a word's probe reaches it through torch.nn.functional).
+        found = results.violations(attacker, name)
+        missed = [word for word, line in lines.items()
+                  if not any(f", line {line}: " in text and repr(word) in text for text in found)]
+        assert not missed, f"{attacker}: the judge did not find {missed}; it found {found}"

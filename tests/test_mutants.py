@@ -75,15 +75,24 @@ def test_every_solution_has_enough_mutants(name):
         assert "catches" not in answer, f"correct answer {answer['id']} cannot catch anything"
 
 
+@pytest.fixture(scope="module")
+def self_checked(tmp_path_factory):
+    """The learner's self-check, in one pytest process, on each notebook's mutant."""
+    folder = tmp_path_factory.mktemp("nbval-mutants")
+    targets = []
+    for param in all_mutants():
+        name, mutant = param.values
+        notebook = nbformat.read(SOLUTIONS / name, as_version=4)
+        apply(notebook, mutant, name)
+        targets.append(folder / name)
+        nbformat.write(notebook, targets[-1])
+    return run_grader(targets, folder, timeout=900)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(("name", "mutant"), list(all_mutants()))
-def test_mutant_is_caught(name, mutant, tmp_path):
-    notebook = nbformat.read(SOLUTIONS / name, as_version=4)
-    apply(notebook, mutant, name)
-    target = tmp_path / name
-    nbformat.write(notebook, target)
-    grade = run_grader([target], tmp_path)
-    cells = grade.cells(name)
+def test_mutant_is_caught(name, mutant, self_checked):
+    cells = self_checked.cells(name)
     failed = {grade_id for grade_id, row in cells.items() if row["earned"] < row["points"]}
     assert failed, f"no graded cell catches mutant {mutant['id']} ({mutant['description']})"
     missed = set(mutant.get("catches", [])) - failed
