@@ -34,6 +34,7 @@ the learner's code and the given code.
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import re
 import subprocess
@@ -120,13 +121,20 @@ def _parse(source: str):
         return None
 
 
+@functools.lru_cache(maxsize=4096)
+def _parse_trusted(source: str):
+    """``_parse`` for the instructor's own cells, parsed once per run: the judge asks about the
+    same exercise for every learner. The trees are only read, never changed."""
+    return _parse(source)
+
+
 def module_aliases(official: Official) -> tuple[set[str], set[str]]:
     """Names the trusted cells bind to modules: (all module names, torch module names)."""
     modules, torch_modules = set(), set(TORCH_NAMES)
     for cell in official.cells:
         if cell.kind == "answer":
             continue
-        tree = _parse(cell.source)
+        tree = _parse_trusted(cell.source)
         for node in ast.walk(tree) if tree else ():
             if isinstance(node, ast.Import):
                 for alias in node.names:
@@ -362,7 +370,7 @@ def _own_names(official: Official, trees: dict) -> frozenset:
                 names.add(node.id)
     for cell in official.cells:
         if cell.kind in ("given", "grading-helper"):
-            tree = _parse(cell.source)
+            tree = _parse_trusted(cell.source)
             for node in tree.body if tree else ():
                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                     names.add(node.name)
@@ -373,11 +381,12 @@ def _used_names(node) -> set[str]:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} if node else set()
 
 
-def _call_uses(graded_source: str) -> set[str]:
+@functools.lru_cache(maxsize=4096)
+def _call_uses(graded_source: str) -> frozenset[str]:
     """Names the graded cell's ``call`` uses, through the graded cell's own small helpers."""
-    tree = _parse(graded_source)
+    tree = _parse_trusted(graded_source)
     if tree is None:
-        return set()
+        return frozenset()
     local = {
         node.name: node
         for node in tree.body
@@ -394,7 +403,7 @@ def _call_uses(graded_source: str) -> set[str]:
                 todo.append(used)
             else:
                 uses.add(used)
-    return uses
+    return frozenset(uses)
 
 
 def check(official: Official, answers: dict[int, str]) -> RulesReport:
@@ -474,7 +483,7 @@ def _check(official: Official, answers: dict[int, str]) -> RulesReport:
         name
         for cell in official.of_kind("grading-helper")
         if GIVEN_TO_LEARNERS not in cell.tags
-        for name in _defined_names(_parse(cell.source))
+        for name in _defined_names(_parse_trusted(cell.source))
     )
     for cell in official.answers:
         tree = trees[cell.index]
@@ -489,7 +498,7 @@ def _check(official: Official, answers: dict[int, str]) -> RulesReport:
     for cell in official.cells:
         if cell.kind in ("graded", "harness"):
             continue
-        tree = trees.get(cell.index) if cell.kind == "answer" else _parse(cell.source)
+        tree = trees.get(cell.index) if cell.kind == "answer" else _parse_trusted(cell.source)
         for name in _bound_names(tree):
             definers.setdefault(name, set()).add(cell.index)
         uses[cell.index] = _used_names(tree)
@@ -537,13 +546,13 @@ def _check(official: Official, answers: dict[int, str]) -> RulesReport:
 
 def answer_names(official: Official) -> set[str]:
     """The names the official answer cells bind: the learner is asked to define them."""
-    return {name for cell in official.answers for name in _bound_names(_parse(cell.source))}
+    return {name for cell in official.answers for name in _bound_names(_parse_trusted(cell.source))}
 
 
 def _graded_torch(source: str, torch_modules: set[str]) -> bool:
     """Whether the graded cell's own code, other than ``inputs`` and ``verdict`` (which run in
     the judge), uses PyTorch: ``call``, its helpers, and what the cell binds at its top level."""
-    tree = _parse(source)
+    tree = _parse_trusted(source)
     for node in tree.body if tree else ():
         if isinstance(node, ast.FunctionDef) and node.name in ("inputs", "verdict"):
             continue
@@ -570,7 +579,7 @@ def numpy_only_checks(official: Official) -> tuple[set[str], set[str]]:
     for cell in official.cells:
         if cell.kind in ("graded", "harness", "setup"):
             continue
-        tree = _parse(cell.source)
+        tree = _parse_trusted(cell.source)
         for name in _bound_names(tree):
             definers.setdefault(name, set()).add(cell.index)
         uses[cell.index] = _used_names(tree)
