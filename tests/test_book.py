@@ -45,7 +45,7 @@ def test_a_sound_book_builds(tmp_path):
     code, output = build(tmp_path, "print(6 * 7)", "See {doc}`page`.")
     assert code == 0, output[-3000:]
     # The build read what tools/execute_book.py executed instead of running the notebook again.
-    assert "1 notebooks executed" in output and "Using cached notebook" in output, output[-3000:]
+    assert "executed 1 of 1 notebooks" in output and "Using cached notebook" in output, output[-3000:]
     assert "Executing notebook" not in output, output[-3000:]
     assert (tmp_path / "_build" / "html" / "_static" / "mathjax" / "tex-chtml.js").exists(), "MathJax is not vendored"
 

@@ -31,15 +31,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     execute = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))["execute"]
     cache = get_cache(args.cache)
-    for notebook in args.notebooks:
-        cache.add_nb_to_project(str(notebook.resolve()))
     uris = [str(notebook.resolve()) for notebook in args.notebooks]
+    for uri in uris:
+        cache.add_nb_to_project(uri)
     logger = logging.getLogger("tools.execute_book")
     logger.setLevel(logging.WARNING)  # the build says what it found in the cache
     result = load_executor("local-parallel", cache, logger=logger).run_and_cache(
         filter_uris=uris, timeout=execute["timeout"], allow_errors=execute["allow_errors"])
     failed = result.excepted + result.errored
-    print(f"execute_book: {len(result.succeeded)} notebooks executed into {args.cache}"
+    print(f"execute_book: executed {len(result.succeeded)} of {len(uris)} notebooks into {args.cache}"
           + (f"; failed (the build runs them again): {', '.join(failed)}" if failed else ""))
     return 0  # the build decides: a notebook that failed here fails it
 
