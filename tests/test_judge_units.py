@@ -364,6 +364,55 @@ def test_a_missing_result_fails_with_a_message_that_says_so():
     assert found.passed is False and "'out'" in found.message and "came back" in found.message
 
 
+def test_what_a_run_shares_is_keyed_by_everything_it_depends_on(tmp_path):
+    """trusted.Shared: the visible inputs are drawn once per check and seed, the fresh ones per
+    learner; a verdict on the visible inputs is decided once per exact result, so a wrong
+    result after a right one (or the reverse) still gets its own verdict."""
+    from tools.grade.trusted import Check, Shared, write_job
+
+    drawn, judged = [], []
+
+    def inputs(rng):
+        drawn.append(1)
+        return {"x": rng.standard_normal(3)}
+
+    def verdict(got, x):
+        judged.append(1)
+        x[:] = 0  # a verdict that spoils its inputs spoils only its own copy
+        assert got["out"] == 7, f"expected 7, got {got['out']}"
+
+    def check(grade_id, seed):
+        return Check(grade_id, 1, "", inputs, verdict, seed)
+
+    shared = Shared()
+    first, again = (shared.visible_inputs("00_toy.ipynb", check("c", 5)) for _ in range(2))
+    assert first is again and len(drawn) == 1
+    assert shared.visible_inputs("00_toy.ipynb", check("c", 6))[1] != first[1]  # another seed
+    assert shared.visible_inputs("01_other.ipynb", check("c", 5)) is not first  # another notebook
+    assert len(drawn) == 3
+    right, wrong = codec.encode({"out": 7}, result=True), codec.encode({"out": 8}, result=True)
+    verdicts = [shared.visible_verdict("00_toy.ipynb", check("c", 5), payload, first[0])
+                for payload in (right, wrong, right, wrong)]
+    assert [v.passed for v in verdicts] == [True, False, True, False]
+    assert "got 8" in verdicts[3].message and len(judged) == 2
+    assert shared.visible_verdict("00_toy.ipynb", check("d", 5), right, first[0]).passed
+    assert shared.visible_verdict("01_other.ipynb", check("c", 5), right, first[0]).passed
+    assert len(judged) == 4  # another check, another notebook: decided again
+    assert shared.visible_verdict("00_toy.ipynb", check("c", 5), b"not data", first[0]).passed is False
+    # Two learners' jobs: the same visible inputs, each their own fresh ones.
+    official = read_official(make_course(tmp_path / "course", {"00_toy.ipynb": FIXTURES /
+                                                               "00_toy.ipynb"})
+                             / "exercises" / "00_toy.ipynb")
+    given = {}
+    for learner in ("ann", "bob"):
+        (tmp_path / learner).mkdir()
+        given[learner] = write_job(tmp_path / learner, official, [], {"c": check("c", 5)},
+                                   learner, 1, shared=shared)["c"]
+    assert given["ann"]["visible"][1] is given["bob"]["visible"][1] is first[0]
+    assert not np.array_equal(given["ann"]["fresh"][1]["x"], given["bob"]["fresh"][1]["x"])
+    assert (tmp_path / "ann" / "inputs-0-visible.npz").read_bytes() == first[1]
+
+
 def test_an_error_check_of_a_stub_is_not_attempted_in_both_graders(monkeypatch):
     """expect_error on a function that is still the stub: 'not attempted' in the judge (its
     verdict) and in the notebook's own run_check, never 'failed'."""

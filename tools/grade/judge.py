@@ -10,7 +10,8 @@
 6. sandbox (tools/grade/sandbox.py, session.py, runner.py): the learner's code runs; data comes
    back (tools/grade/codec.py); ``_run`` below restarts the runner past what stopped it.
 7. verdicts (tools/grade/trusted.py ``verdict``, tools/grade/status.py): each check's verdict
-   on both seeds, in this process, and the cell's status.
+   on both seeds, in this process, and the cell's status. The visible seed's inputs are drawn,
+   and a verdict on the same bytes is decided, once per run (``trusted.Shared``).
 8. report (tools/grade/report.py): run by ``python -m tools.grade`` for the class.
 
 No verdict is computed in a process that ran learner code: steps 5 and 7 run here, step 6 only
@@ -22,20 +23,21 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from tools.grade import codec, extract, rebuild, rules, session
+from tools.grade import extract, rebuild, rules, session
 from tools.grade.official import Official
 from tools.grade.results import CellResult, NotebookResult
 from tools.grade.sandbox import Sandbox
 from tools.grade.status import STOPPED, Lost, Status, Verdict, blocked, cell_status
 from tools.grade.trusted import (
     Check,
+    Shared,
     fresh_seed,
     strict_zip,
     trusted_checks,
-    verdict,
+    verdict_on_bytes,
     write_job,
 )
 
@@ -53,6 +55,8 @@ class Options:
     sandbox: Sandbox
     timeouts: session.Timeouts
     seed: int
+    # What the run computes once for every learner (trusted.Shared): one per run.
+    shared: Shared = field(default_factory=Shared)
 
 
 def grade_notebook(official: Official, learner: str, path: Path | None, options: Options,
@@ -85,7 +89,8 @@ def grade_notebook(official: Official, learner: str, path: Path | None, options:
     checks = trusted_checks(official)  # 5. trusted checks
     job = Path(tempfile.mkdtemp(prefix="judge-job-"))
     try:
-        given = write_job(job, official, cells, checks, learner, options.seed, hidden, refused)
+        given = write_job(job, official, cells, checks, learner, options.seed, hidden, refused,
+                          options.shared)
         outcomes = _run(job, options, slot, result, "program.json")  # 6. sandbox
         if hidden:
             numpy = _run(job, options, slot, result, "program-numpy.json",
@@ -96,7 +101,8 @@ def grade_notebook(official: Official, learner: str, path: Path | None, options:
             outcomes["lost"][grade_id] = Lost(None, REFUSED)
         if refused:
             result.flags.append("needs-review")
-        _verdicts(result, checks, given, outcomes, verdict_of_rules.forbidden)  # 7. verdicts
+        _verdicts(result, checks, given, outcomes, verdict_of_rules.forbidden,  # 7. verdicts
+                  options.shared)
     finally:
         shutil.rmtree(job, ignore_errors=True)
     return result
@@ -191,7 +197,7 @@ def _run(job: Path, options: Options, slot: int, result: NotebookResult, program
 
 
 def _verdicts(result: NotebookResult, checks: dict[str, Check], given: dict, outcomes: dict,
-              forbidden: dict[str, list[str]]) -> None:
+              forbidden: dict[str, list[str]], shared: Shared) -> None:
     """Step 7: each cell's verdicts on both seeds, then its status (tools/grade/status.py)."""
     reported = outcomes["self_check"]
     for cell in result.cells:
@@ -202,7 +208,8 @@ def _verdicts(result: NotebookResult, checks: dict[str, Check], given: dict, out
         verdicts = {}
         for which in ("visible", "fresh"):
             _seed, inputs = given[cell.grade_id][which]
-            verdicts[which] = _verdict_on(check, which, inputs, outcomes)
+            verdicts[which] = _verdict_on(check, which, inputs, outcomes,
+                                          result.notebook, shared)
         cell.visible, cell.fresh = verdicts["visible"].passed, verdicts["fresh"].passed
         cell.status, cell.message = cell_status(verdicts["visible"], verdicts["fresh"],
                                                 forbidden.get(cell.grade_id), check.seed)
@@ -216,15 +223,14 @@ def _verdicts(result: NotebookResult, checks: dict[str, Check], given: dict, out
             cell.status, cell.message = Status.BLOCKED, causes[cell.grade_id]
 
 
-def _verdict_on(check: Check, which: str, inputs, outcomes: dict) -> Verdict:
+def _verdict_on(check: Check, which: str, inputs, outcomes: dict, notebook: str,
+                shared: Shared) -> Verdict:
     found = outcomes["results"].get((check.grade_id, which))
     if found is None:
         return Verdict.missing(outcomes["lost"].get(check.grade_id))
     message, payload = found
     if "error" in message:
         return Verdict.error(message["error"] if isinstance(message["error"], dict) else {})
-    try:
-        got = codec.decode(payload)
-    except codec.CodecError as error:
-        return Verdict(False, f"the result could not be read as data: {error}")
-    return verdict(check, got, inputs)
+    if which == "visible":  # the same bytes on the same inputs: decided once per run
+        return shared.visible_verdict(notebook, check, payload, inputs)
+    return verdict_on_bytes(check, payload, inputs)

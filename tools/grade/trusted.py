@@ -99,15 +99,46 @@ def fresh_seed(base: int, learner: str, notebook: str, grade_id: str) -> int:
     return int.from_bytes(digest[:8], "big") >> 1
 
 
+class Shared:
+    """What one run of the judge computes once for all its learners: each check's inputs for
+    its visible seed (the same for every learner), and the verdict on the visible inputs for
+    each distinct result, keyed by its exact bytes. Both are functions of their key alone: a
+    check's ``inputs`` draws only from the generator it is given, and ``verdict`` gets its own
+    deep copy of the inputs and a fresh decoding of the bytes; so a learner whose code sent
+    back the same bytes as another's gets the verdict it would have got, and nothing else of
+    theirs. The fresh seed is each learner's own, so nothing fresh is shared."""
+
+    def __init__(self):
+        self._inputs: dict[tuple[str, str, int], tuple[object, bytes]] = {}
+        self._verdicts: dict[tuple[str, str, int, bytes], Verdict] = {}
+
+    def visible_inputs(self, notebook: str, check: Check) -> tuple[object, bytes]:
+        """The check's inputs for its visible seed, and their encoding."""
+        key = (notebook, check.grade_id, check.seed)
+        if key not in self._inputs:
+            data = check.inputs(np.random.default_rng(check.seed))
+            self._inputs[key] = (data, codec.encode(data))
+        return self._inputs[key]
+
+    def visible_verdict(self, notebook: str, check: Check, payload: bytes, inputs) -> Verdict:
+        """``verdict_on_bytes`` for the visible inputs."""
+        key = (notebook, check.grade_id, check.seed, hashlib.sha256(payload).digest())
+        if key not in self._verdicts:
+            self._verdicts[key] = verdict_on_bytes(check, payload, inputs)
+        return self._verdicts[key]
+
+
 def write_job(job: Path, official: Official, cells: list[dict], checks: dict[str, Check],
               learner: str, base_seed: int, hidden: set[str] = frozenset(),
-              refused: set[str] = frozenset()) -> dict:
+              refused: set[str] = frozenset(), shared: Shared | None = None) -> dict:
     """The job folder the sandbox sees read-only: the runner, the codec, the programs (the
     rebuilt notebook's ``cells`` and the checks) and the inputs, drawn here from each check's
-    seeds; returns those inputs, by grade id and seed, for the verdicts.
+    seeds (the visible ones through ``shared``, once per run); returns those inputs, by grade
+    id and seed, for the verdicts.
 
     ``program.json`` holds the checks that run next to PyTorch, ``program-numpy.json`` those
     of NumPy-only tasks (``hidden``), run where PyTorch's files are not there."""
+    shared = shared or Shared()
     shutil.copy(HERE / "runner.py", job / "runner.py")
     shutil.copy(HERE / "codec.py", job / "codec.py")
     given, listed = {}, []
@@ -117,10 +148,14 @@ def write_job(job: Path, official: Official, cells: list[dict], checks: dict[str
         given[grade_id] = {}
         files = {}
         for which, seed in seeds.items():
-            data = check.inputs(np.random.default_rng(seed))
+            if which == "visible":
+                data, encoded = shared.visible_inputs(official.name, check)
+            else:
+                data = check.inputs(np.random.default_rng(seed))
+                encoded = codec.encode(data)
             given[grade_id][which] = (seed, data)
             name = f"inputs-{number}-{which}.npz"
-            (job / name).write_bytes(codec.encode(data))
+            (job / name).write_bytes(encoded)
             files[which] = name
         listed.append({"grade_id": grade_id, "source": check.source, "inputs": files})
     learner_names = sorted(rules.answer_names(official))
@@ -146,6 +181,15 @@ class Results(dict):
         raise AssertionError(
             f"no result named {key!r} came back from your code, and this check needs it (did "
             "a function return too few values, or stop early?)")
+
+
+def verdict_on_bytes(check: Check, payload: bytes, inputs) -> Verdict:
+    """The trusted verdict on what the sandbox sent back, once decoded as data."""
+    try:
+        got = codec.decode(payload)
+    except codec.CodecError as error:
+        return Verdict(False, f"the result could not be read as data: {error}")
+    return verdict(check, got, inputs)
 
 
 def verdict(check: Check, got, inputs) -> Verdict:
