@@ -259,6 +259,23 @@ def test_numpy_only_checks_come_from_the_official_exercise(toy_official):
     assert (hidden, present) == ({"mean-square-value"}, set())
 
 
+def test_what_the_rules_derive_from_an_exercise_is_derived_once_and_frozen(tmp_path):
+    """The judge asks the same questions of the same exercise for every learner: each answer is
+    computed once per exercise, frozen, and never served for another exercise."""
+    toy, other = (read_official(make_course(tmp_path / name, {name: path})
+                                / "exercises" / name)
+                  for name, path in (("00_toy.ipynb", FIXTURES / "00_toy.ipynb"),
+                                     ("05_efficient_attention.ipynb",
+                                      SOLUTIONS / "05_efficient_attention.ipynb")))
+    for question in (rules.module_aliases, rules.numpy_only_checks):
+        first = question(toy)
+        assert question(toy) is first
+        assert all(isinstance(part, frozenset) for part in first)
+        assert question(other) != first
+    assert rules.numpy_only_checks(toy)[0] == {"mean-square-value"}
+    assert "tiled-memory" not in rules.numpy_only_checks(other)[0]  # it calls PyTorch itself
+
+
 def test_a_deep_cell_is_parsed_not_skipped(toy_official):
     deep = "0" + " + 0" * 2000
     cell = f"def mean_square(x):\n    zero = {deep}\n    return float(torch.mean(x)) + zero\n"

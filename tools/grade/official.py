@@ -36,6 +36,8 @@ class Official:
     cells: list[Cell]
     graded: list[Cell] = field(default_factory=list)
     answers: list[Cell] = field(default_factory=list)
+    # What the judge derives from this exercise alone, once per run (tools/grade/rules.py).
+    derived: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def possible(self) -> float:

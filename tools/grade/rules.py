@@ -128,7 +128,21 @@ def _parse_trusted(source: str):
     return _parse(source)
 
 
-def module_aliases(official: Official) -> tuple[set[str], set[str]]:
+def _once_per_exercise(function):
+    """``function(official)``, computed once per official exercise: the judge asks the same
+    question of the same trusted cells for every learner. The answer is shared (frozen)."""
+
+    @functools.wraps(function)
+    def once(official: Official):
+        if function.__name__ not in official.derived:
+            official.derived[function.__name__] = function(official)
+        return official.derived[function.__name__]
+
+    return once
+
+
+@_once_per_exercise
+def module_aliases(official: Official) -> tuple[frozenset[str], frozenset[str]]:
     """Names the trusted cells bind to modules: (all module names, torch module names)."""
     modules, torch_modules = set(), set(TORCH_NAMES)
     for cell in official.cells:
@@ -151,7 +165,7 @@ def module_aliases(official: Official) -> tuple[set[str], set[str]]:
                         torch_modules.add(name)
                     if name[:1].islower():
                         modules.add(name)
-    return modules | torch_modules, torch_modules
+    return frozenset(modules | torch_modules), frozenset(torch_modules)
 
 
 def _matcher(words):
@@ -425,7 +439,8 @@ DEEP_RECURSION = 1_000_000
 
 
 def _check_in_child(official: Official, answers: dict[int, str]) -> RulesReport:
-    request = json.dumps({"official": asdict(official),
+    sent = {name: value for name, value in asdict(official).items() if name != "derived"}
+    request = json.dumps({"official": sent,
                           "answers": {str(k): v for k, v in answers.items()}})
     try:
         root = str(Path(__file__).resolve().parents[2])
@@ -561,7 +576,8 @@ def _graded_torch(source: str, torch_modules: set[str]) -> bool:
     return False
 
 
-def numpy_only_checks(official: Official) -> tuple[set[str], set[str]]:
+@_once_per_exercise
+def numpy_only_checks(official: Official) -> tuple[frozenset[str], frozenset[str]]:
     """Which graded cells test a NumPy-only answer, decided on the official exercise (never on
     a learner's code, which could move an answer elsewhere): (those the judge runs where
     PyTorch's files are hidden, those it cannot).
@@ -605,4 +621,4 @@ def numpy_only_checks(official: Official) -> tuple[set[str], set[str]]:
         mixed = (called & torch_modules or trusted_torch
                  or any("torch" not in cell.forbid for cell in answers))
         (present if mixed else hidden).add(graded.grade_id)
-    return hidden, present
+    return frozenset(hidden), frozenset(present)
