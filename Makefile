@@ -125,8 +125,13 @@ check-colab: $(STAMP)
 # tests/test_judge_chapters.py runs each solution through nbval with the self-check plugin (a
 # failing graded check raises there) and through the judge. `pytest chapters solutions` still
 # runs them as notebooks, and conftest.py makes a failing graded check fail its cell there too.
+# Two workers, each of whose processes computes on one thread: PyTorch's and OpenBLAS's pools
+# would start a second thread in every kernel, judge and worker, whose waits spin on the cores
+# the other worker needs (test_judge_chapters.py with two contract files alone: 149 -> 132 s of
+# CPU). The chapters' timings set their own threads; the judge's runners run on one already.
+ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 test: $(STAMP) $(INSTRUCTORS) browser-deps grader-deps $(SITE) lint check-exercises check-colab
-	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder -p no:tools.nbgrade tests
+	$(ONE_THREAD) $(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder -p no:tools.nbgrade tests
 
 # The inner loop, a fraction of `make test`'s work: what `make test` checks first, the tests that
 # run no notebook, and one chapter (CHECK_CHAPTER) through the judge and the self-check
@@ -144,7 +149,7 @@ CHECK_SKIP := --deselect tests/test_exercises.py::test_exercises_are_in_sync \
 	--deselect tests/test_contract_06.py::test_triton_launcher_contract_in_a_fresh_process
 check: $(STAMP) grader-deps lint check-exercises check-colab
 	@one=$$(mktemp -d) && cp solutions/$(CHECK_CHAPTER) "$$one"/ && \
-	JUDGE_SOLUTIONS="$$one" $(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder -p no:tools.nbgrade \
+	JUDGE_SOLUTIONS="$$one" $(ONE_THREAD) $(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder -p no:tools.nbgrade \
 		$(CHECK_TESTS) tests/test_judge_chapters.py $(CHECK_SKIP); status=$$?; rm -rf "$$one"; exit $$status
 
 # Gradescope autograder, one bundle per assignment: upload the zip it names as the assignment's
