@@ -120,16 +120,17 @@ check-colab: $(STAMP)
 	$(BIN)/python tools/make_colab.py --check
 	$(BIN)/python tools/make_architecture.py --check
 
-# No notebook of chapters/ or solutions/ runs again under nbval here. The strict book build has
-# just executed every one of them, and a failing cell fails it (tests/test_book.py proves both);
-# tests/test_judge_chapters.py runs each solution through nbval with the self-check plugin (a
-# failing graded check raises there) and through the judge. `pytest chapters solutions` still
-# runs them as notebooks, and conftest.py makes a failing graded check fail its cell there too.
 # Two workers, each of whose processes computes on one thread: PyTorch's and OpenBLAS's pools
 # would start a second thread in every kernel, judge and worker, whose waits spin on the cores
 # the other worker needs (test_judge_chapters.py with two contract files alone: 149 -> 132 s of
 # CPU). The chapters' timings set their own threads; the judge's runners run on one already.
 ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+
+# No notebook of chapters/ or solutions/ runs again under nbval here. The strict book build has
+# just executed every one of them, and a failing cell fails it (tests/test_book.py proves both);
+# tests/test_judge_chapters.py runs each solution through nbval with the self-check plugin (a
+# failing graded check raises there) and through the judge. `pytest chapters solutions` still
+# runs them as notebooks, and conftest.py makes a failing graded check fail its cell there too.
 test: $(STAMP) $(INSTRUCTORS) browser-deps grader-deps $(SITE) lint check-exercises check-colab
 	$(ONE_THREAD) $(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder -p no:tools.nbgrade tests
 

@@ -90,7 +90,7 @@ def grade_notebook(official: Official, learner: str, path: Path | None, options:
     job = Path(tempfile.mkdtemp(prefix="judge-job-"))
     try:
         given = write_job(job, official, cells, checks, learner, options.seed, hidden, refused,
-                          options.shared)
+                          shared=options.shared)
         outcomes = _run(job, options, slot, result, "program.json")  # 6. sandbox
         if hidden:
             numpy = _run(job, options, slot, result, "program-numpy.json",

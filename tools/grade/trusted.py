@@ -130,7 +130,7 @@ class Shared:
 
 def write_job(job: Path, official: Official, cells: list[dict], checks: dict[str, Check],
               learner: str, base_seed: int, hidden: set[str] = frozenset(),
-              refused: set[str] = frozenset(), shared: Shared | None = None) -> dict:
+              refused: set[str] = frozenset(), *, shared: Shared) -> dict:
     """The job folder the sandbox sees read-only: the runner, the codec, the programs (the
     rebuilt notebook's ``cells`` and the checks) and the inputs, drawn here from each check's
     seeds (the visible ones through ``shared``, once per run); returns those inputs, by grade
@@ -138,7 +138,6 @@ def write_job(job: Path, official: Official, cells: list[dict], checks: dict[str
 
     ``program.json`` holds the checks that run next to PyTorch, ``program-numpy.json`` those
     of NumPy-only tasks (``hidden``), run where PyTorch's files are not there."""
-    shared = shared or Shared()
     shutil.copy(HERE / "runner.py", job / "runner.py")
     shutil.copy(HERE / "codec.py", job / "codec.py")
     given, listed = {}, []
